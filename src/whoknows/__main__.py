@@ -1,0 +1,3 @@
+from whoknows.cli import main
+
+main()

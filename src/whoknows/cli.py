@@ -1,0 +1,240 @@
+"""The ``whoknows`` command line: a thin adapter that parses input, calls one core function, formats output."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from whoknows import __version__
+from whoknows.errors import WhoknowsError
+from whoknows.settings import Settings
+
+app = typer.Typer(
+    name="whoknows",
+    help="Find who knows what in your organisation, and answer questions from its corporate memory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+class State:
+    db: str | None = None
+
+
+state = State()
+
+
+def settings() -> Settings:
+    return Settings(db=state.db) if state.db else Settings()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, *, enabled: bool = True) -> Iterator[Any]:
+    """A progress bar on stderr (hidden with --json or when stderr is not a terminal and ``enabled`` is off)."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="WHOKNOWS_DB",
+            help="Database: a SQLite file path or postgresql://user@host/db (default: whoknows.db in the data dir).",
+        ),
+    ] = None,
+) -> None:
+    state.db = db
+
+
+@app.command()
+def version(json_out: JsonOpt = False) -> None:
+    """Print the whoknows version."""
+    if json_out:
+        print_json({"version": __version__})
+    else:
+        out.print(f"whoknows {__version__}")
+
+
+@app.command()
+def demo(
+    messages: Annotated[int, typer.Option(min=100, help="How many messages to generate.")] = 20_000,
+    people: Annotated[
+        int | None,
+        typer.Option(min=20, help="How many people (default: about one per 100 messages, at least 300)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same organisation.")] = 7,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the planted ground truth (JSON). Default: next to the database."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Generate the demo sales organisation and load it into the database."""
+    from whoknows.demo import DemoConfig, load_demo
+    from whoknows.store import open_store
+
+    config = DemoConfig(messages=messages, people=people, seed=seed)
+    s = settings()
+    store = open_store(s)
+    started = time.perf_counter()
+    with progress_bar("generating + loading demo org", config.messages, enabled=not json_out) as advance:
+        result = load_demo(
+            store,
+            config,
+            truth_path=truth,
+            batch_size=s.batch_size,
+            progress=lambda batch, _stats: advance(len(batch.messages)),
+        )
+    elapsed = time.perf_counter() - started
+    summary = {
+        **result.as_dict(),
+        "seconds": round(elapsed, 2),
+        "messages_per_second": round(result.messages / elapsed) if elapsed else None,
+    }
+    if json_out:
+        print_json(summary)
+        return
+    out.print(f"[bold]Demo organisation[/bold] {result.org_name} loaded into {store.status().database}")
+    out.print(
+        f"  {result.people} people in {len(result.departments)} departments, {result.spaces} spaces, "
+        f"{result.threads} threads, {result.messages} messages ({result.topics} topics)"
+    )
+    out.print(f"  planted ground truth: {result.truth_path}")
+    out.print(f"  took {elapsed:.1f} s ({summary['messages_per_second']} messages/s)")
+    out.print("Next: [bold]whoknows status[/bold]")
+
+
+@app.command()
+def status(
+    top: Annotated[int, typer.Option(min=1, max=1000, help="Rows per table.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show what the database holds: counts per source, space and person."""
+    from dataclasses import asdict
+
+    from whoknows.store import open_store
+
+    report = open_store(settings(), create=False).status(top=top)
+    if json_out:
+        print_json(asdict(report))
+        return
+    out.print(f"[bold]{report.database}[/bold] (schema v{report.schema_version})")
+    out.print("  " + ", ".join(f"{v:,} {k}" for k, v in report.totals.items()))
+    _table("Sources", ["source", "messages", "first", "last"], report.sources)
+    _table("Spaces", ["name", "kind", "visibility", "messages", "members"], report.spaces)
+    _table("People (most messages)", ["name", "department", "messages"], report.people)
+    _table("Recent imports", ["id", "kind", "source", "status", "finished_at"], report.imports)
+
+
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help="Format: slack, slack-chats, stackexchange, email, tickets, crm.")],
+    path: Annotated[Path, typer.Argument(help="The export: a file, folder or zip.")],
+    space_name: Annotated[str | None, typer.Option(help="Name for the space the export becomes.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import an export (Slack, Stack Exchange, e-mail, tickets, CRM notes) into the database."""
+    from whoknows.importers import reader_for
+    from whoknows.ingest import ingest
+    from whoknows.store import open_store
+
+    s = settings()
+    reader = reader_for(source, path, space_name=space_name, batch_size=s.batch_size)
+    store = open_store(s)
+    with progress_bar(f"importing {path.name}", reader.total_hint(), enabled=not json_out) as advance:
+        result = ingest(
+            store,
+            reader.kind,
+            reader.source,
+            reader.batches(),
+            location=str(path),
+            progress=lambda batch, _stats: advance(len(batch.messages)),
+        )
+    issues = [str(i) for i in reader.issues] + result.warnings
+    data = {**result.as_dict(), "warnings": issues[:100], "warnings_total": len(issues)}
+    if json_out:
+        print_json(data)
+        return
+    rows = [{"records": k, **v} for k, v in result.stats.counts.items()]
+    _table(
+        f"Imported {path} ({reader.kind}, {reader.source})",
+        ["records", "new", "updated", "skipped", "rejected"],
+        rows,
+    )
+    for line in issues[:20]:
+        err.print(f"[yellow]warning:[/yellow] {line}")
+    if len(issues) > 20:
+        err.print(f"[yellow]… {len(issues) - 20} more warnings (use --json to see 100)[/yellow]")
+
+
+def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="right" if isinstance(rows[0].get(col), int) else "left")
+    for row in rows:
+        table.add_row(
+            *(
+                "" if row.get(c) is None else f"{row[c]:,}" if isinstance(row.get(c), int) else str(row[c])
+                for c in columns
+            )
+        )
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point: run the app; a user mistake prints one line and exits non-zero, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except WhoknowsError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except typer.Abort:
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: typer's (vendored) click exceptions
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"error: {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))

@@ -1,0 +1,69 @@
+"""What every importer implements. Importers turn an export into :class:`~whoknows.model.Batch` objects;
+they never write SQL. :func:`whoknows.ingest.ingest` writes the batches.
+
+An importer reports problems with the input as :class:`ImportIssue` (file, line/record, reason): a problem
+that affects one record is a *warning* and the record is skipped or repaired; a problem that makes the whole
+input unusable raises :class:`ImportError_` before anything is written.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoknows.errors import InputError
+from whoknows.model import Batch
+
+
+@dataclass(frozen=True, slots=True)
+class ImportIssue:
+    file: str
+    where: str | None  # "line 12", "record 7", "row id=123" ...
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{', ' + self.where if self.where else ''}: {self.reason}"
+
+
+class ImportError_(InputError):
+    """The input cannot be imported at all (e.g. not a Slack export, truncated zip)."""
+
+    code = "import.invalid"
+
+
+class SourceReader(ABC):
+    """Reads one export. Subclasses set :attr:`kind` and register in :mod:`whoknows.importers`."""
+
+    #: Short name used on the command line: ``whoknows import KIND PATH``.
+    kind: str = ""
+    #: One line for ``whoknows import --help``.
+    description: str = ""
+
+    def __init__(self, path: Path, *, space_name: str | None = None, batch_size: int = 5_000):
+        self.path = path
+        self.space_name = space_name
+        self.batch_size = batch_size
+        self.issues: list[ImportIssue] = []
+
+    @property
+    @abstractmethod
+    def source(self) -> str:
+        """Stable key of the system the export comes from, e.g. ``slack:T024BE7LD``; known after validation."""
+
+    @abstractmethod
+    def validate(self) -> None:
+        """Check that ``path`` is an export of this kind; raise :class:`ImportError_` if not."""
+
+    @abstractmethod
+    def batches(self) -> Iterator[Batch]:
+        """The export as batches of at most about ``batch_size`` records, people and spaces before the threads
+        and messages that refer to them."""
+
+    def total_hint(self) -> int | None:
+        """Roughly how many messages the export holds, for a progress bar; None if unknown."""
+        return None
+
+    def warn(self, file: str | Path, where: str | None, reason: str) -> None:
+        self.issues.append(ImportIssue(str(file), where, reason))

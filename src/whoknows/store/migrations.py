@@ -1,0 +1,77 @@
+"""Ordered, named schema migrations, recorded in ``schema_migrations`` and applied in one transaction.
+
+Add a migration by appending ``Migration(version, name, upgrade)`` to :data:`MIGRATIONS`; never edit an applied
+one. Migration 0001 creates the initial tables from :mod:`whoknows.store.schema`: when a later migration alters
+one of those tables, freeze 0001 first (copy the table definitions it needs into it), so that a fresh database
+and an upgraded one end up identical; ``tests/store/test_migrations.py`` checks exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, inspect, select
+
+from whoknows.errors import StoreError
+from whoknows.store import schema
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    upgrade: Callable[[Connection], None]
+
+
+def _m0001_initial(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.INITIAL_TABLES)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial", _m0001_initial),
+]
+
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version recorded in the database, 0 for an empty database."""
+    if not inspect(conn).has_table("schema_migrations"):
+        if inspect(conn).get_table_names():
+            raise StoreError(
+                "the database is not empty but has no whoknows schema table; refusing to touch it "
+                "(point --db at a new file or a whoknows database)",
+                code="store.foreign_database",
+            )
+        return 0
+    version = conn.execute(
+        select(schema.schema_migrations.c.version).order_by(schema.schema_migrations.c.version.desc()).limit(1)
+    ).scalar()
+    return int(version or 0)
+
+
+def check_version(version: int, where: str) -> None:
+    if version > LATEST:
+        raise StoreError(
+            f"{where} has schema version {version}, newer than this whoknows understands ({LATEST}); "
+            "upgrade whoknows, or point --db at another database. Nothing was changed.",
+            code="store.schema_too_new",
+        )
+
+
+def pending(version: int) -> list[Migration]:
+    return [m for m in MIGRATIONS if m.version > version]
+
+
+def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
+    """Apply ``migrations`` inside the caller's transaction and record each of them."""
+    for migration in migrations:
+        migration.upgrade(conn)
+        conn.execute(
+            insert(schema.schema_migrations).values(
+                version=migration.version, name=migration.name, applied_at=datetime.now(UTC)
+            )
+        )
+    return migrations

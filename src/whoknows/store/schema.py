@@ -1,0 +1,162 @@
+"""The current relational schema (SQLAlchemy Core). Migrations bring any older database to this shape.
+
+Every imported row records where it came from: ``source`` (the system, e.g. ``slack:T024BE7LD``),
+``external_id`` (its id there) and ``import_id`` (the import run that last wrote it). ``(source, external_id)``
+is unique per table, which is what makes re-imports idempotent.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# BigInteger ids on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid (64-bit anyway).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _provenance() -> list[Column[object]]:
+    return [
+        Column("source", String(200), nullable=False),
+        Column("external_id", String(500), nullable=False),
+        Column("import_id", Id, ForeignKey("imports.id", ondelete="SET NULL"), nullable=True),
+    ]
+
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(50), nullable=False),  # importer name: slack, stackexchange, email, demo ...
+    Column("source", String(200), nullable=False),
+    Column("location", Text, nullable=True),  # path or description of what was imported
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(20), nullable=False),  # running | done | failed
+    Column("stats", JSON, nullable=False, default=dict),
+    Column("error", Text, nullable=True),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_provenance(),
+    Column("name", String(300), nullable=False),
+    Column("department", String(200), nullable=True),
+    Column("team", String(200), nullable=True),
+    Column("role", String(200), nullable=True),
+    Column("timezone", String(64), nullable=True),
+    Column("opted_out", Boolean, nullable=False, default=False),
+    Column("is_bot", Boolean, nullable=False, default=False),
+    Column("meta", JSON, nullable=False, default=dict),
+    UniqueConstraint("source", "external_id", name="uq_people_source_ext"),
+)
+Index("ix_people_department", people.c.department)
+
+person_aliases = Table(
+    "person_aliases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("value", String(500), nullable=False),  # normalized form, see model.normalize_alias
+    Column("source", String(200), nullable=False),
+    Column("import_id", Id, ForeignKey("imports.id", ondelete="SET NULL"), nullable=True),
+    UniqueConstraint("kind", "value", name="uq_alias_kind_value"),
+)
+Index("ix_alias_person", person_aliases.c.person_id)
+
+spaces = Table(
+    "spaces",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_provenance(),
+    Column("kind", String(30), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("visibility", String(20), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("meta", JSON, nullable=False, default=dict),
+    UniqueConstraint("source", "external_id", name="uq_spaces_source_ext"),
+)
+
+space_members = Table(
+    "space_members",
+    metadata,
+    Column("space_id", Id, ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("import_id", Id, ForeignKey("imports.id", ondelete="SET NULL"), nullable=True),
+)
+Index("ix_space_members_person", space_members.c.person_id)
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_provenance(),
+    Column("space_id", Id, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("meta", JSON, nullable=False, default=dict),
+    UniqueConstraint("source", "external_id", name="uq_threads_source_ext"),
+)
+Index("ix_threads_space", threads.c.space_id)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    *_provenance(),
+    Column("thread_id", Id, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    Column("space_id", Id, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("author_id", Id, ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("reply_to_id", Id, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("score", Integer, nullable=False, default=0),
+    Column("reactions", JSON, nullable=False, default=dict),
+    Column("accepted", Boolean, nullable=False, default=False),
+    Column("url", Text, nullable=True),
+    Column("meta", JSON, nullable=False, default=dict),
+    UniqueConstraint("source", "external_id", name="uq_messages_source_ext"),
+)
+Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
+Index("ix_messages_author", messages.c.author_id)
+Index("ix_messages_space_time", messages.c.space_id, messages.c.created_at)
+
+#: Tables created by migration 0001, in creation order.
+INITIAL_TABLES = [
+    schema_migrations,
+    imports,
+    people,
+    person_aliases,
+    spaces,
+    space_members,
+    threads,
+    messages,
+]

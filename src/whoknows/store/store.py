@@ -1,0 +1,367 @@
+"""The store: the single source of truth, one interface over SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from whoknows.errors import NotFoundError, StoreError, WhoknowsError
+from whoknows.model import AliasKind, Batch, Person, Visibility, WriteStats, normalize_alias
+from whoknows.settings import Settings
+from whoknows.store import migrations, schema
+from whoknows.store.engine import (
+    WRITE_OPTION,
+    create_postgres_engine,
+    create_sqlite_engine,
+    describe_db_failure,
+    enable_wal,
+    sqlite_path,
+)
+from whoknows.store.urls import normalize_db_url, redact
+from whoknows.store.writer import BatchWriter
+
+
+@dataclass
+class StatusReport:
+    """Counts for ``whoknows status``: totals, and per source, space and person."""
+
+    database: str
+    schema_version: int
+    totals: dict[str, int]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    spaces: list[dict[str, Any]] = field(default_factory=list)
+    people: list[dict[str, Any]] = field(default_factory=list)
+    imports: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Store:
+    """Access to one whoknows database. Create with :func:`open_store`."""
+
+    def __init__(self, engine: Engine, url: str):
+        self.engine = engine
+        self.url = url
+        self.backend = make_url(url).get_backend_name()
+
+    # -- transactions -------------------------------------------------------------------------------------
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (a consistent snapshot)."""
+        with self._guard(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed on success, rolled back on error."""
+        with self._guard(), self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except WhoknowsError:
+            raise
+        except DBAPIError as exc:
+            raise describe_db_failure(self.url, exc) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.read() as conn:
+            return migrations.current_version(conn)
+
+    def migrate(self) -> list[str]:
+        """Bring the schema up to date in one transaction. Returns the names of the applied migrations."""
+        with self.write() as conn:
+            version = migrations.current_version(conn)
+            migrations.check_version(version, redact(self.url))
+            applied = migrations.apply(conn, migrations.pending(version))
+        return [f"{m.version:04d}_{m.name}" for m in applied]
+
+    # -- imports ------------------------------------------------------------------------------------------
+    def begin_import(self, kind: str, source: str, location: str | None = None) -> int:
+        with self.write() as conn:
+            return int(
+                conn.execute(
+                    insert(schema.imports)
+                    .values(
+                        kind=kind,
+                        source=source,
+                        location=location,
+                        started_at=datetime.now(UTC),
+                        status="running",
+                        stats={},
+                    )
+                    .returning(schema.imports.c.id)
+                ).scalar_one()
+            )
+
+    def finish_import(self, import_id: int, stats: WriteStats, *, error: str | None = None) -> None:
+        with self.write() as conn:
+            conn.execute(
+                update(schema.imports)
+                .where(schema.imports.c.id == import_id)
+                .values(
+                    finished_at=datetime.now(UTC),
+                    status="failed" if error else "done",
+                    stats=stats.counts,
+                    error=error,
+                )
+            )
+
+    def writer(self, import_id: int | None) -> BatchWriter:
+        return BatchWriter(self.backend, import_id)
+
+    def write_batch(self, writer: BatchWriter, batch: Batch) -> WriteStats:
+        """Write ``batch`` in one transaction: all of it or (on any error) none of it."""
+        try:
+            with self.write() as conn:
+                stats = writer.write(conn, batch)
+        except BaseException:
+            writer.rollback()
+            raise
+        writer.commit()
+        return stats
+
+    # -- reads --------------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self.read() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in (
+                    ("people", schema.people),
+                    ("spaces", schema.spaces),
+                    ("threads", schema.threads),
+                    ("messages", schema.messages),
+                    ("imports", schema.imports),
+                )
+            }
+
+    def status(self, *, top: int = 10) -> StatusReport:
+        m, s, p = schema.messages, schema.spaces, schema.people
+        with self.read() as conn:
+            version = migrations.current_version(conn)
+            totals = {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in (
+                    ("people", p),
+                    ("spaces", s),
+                    ("threads", schema.threads),
+                    ("messages", m),
+                )
+            }
+            sources = [
+                {"source": src, "messages": int(n), "first": _iso(first), "last": _iso(last)}
+                for src, n, first, last in conn.execute(
+                    select(m.c.source, func.count(), func.min(m.c.created_at), func.max(m.c.created_at))
+                    .group_by(m.c.source)
+                    .order_by(func.count().desc())
+                )
+            ]
+            per_space = select(m.c.space_id, func.count().label("n")).group_by(m.c.space_id).subquery()
+            members = (
+                select(schema.space_members.c.space_id, func.count().label("members"))
+                .group_by(schema.space_members.c.space_id)
+                .subquery()
+            )
+            spaces = [
+                {
+                    "id": sid,
+                    "name": name,
+                    "kind": kind,
+                    "visibility": vis,
+                    "source": src,
+                    "messages": int(n or 0),
+                    "members": int(nm or 0),
+                }
+                for sid, name, kind, vis, src, n, nm in conn.execute(
+                    select(
+                        s.c.id,
+                        s.c.name,
+                        s.c.kind,
+                        s.c.visibility,
+                        s.c.source,
+                        per_space.c.n,
+                        members.c.members,
+                    )
+                    .outerjoin(per_space, per_space.c.space_id == s.c.id)
+                    .outerjoin(members, members.c.space_id == s.c.id)
+                    .order_by(per_space.c.n.desc().nulls_last(), s.c.id)
+                    .limit(top)
+                )
+            ]
+            per_person = (
+                select(m.c.author_id, func.count().label("n"))
+                .where(m.c.author_id.is_not(None))
+                .group_by(m.c.author_id)
+                .order_by(func.count().desc())
+                .limit(top)
+                .subquery()
+            )
+            people = [
+                {"id": pid, "name": name, "department": dept, "messages": int(n)}
+                for pid, name, dept, n in conn.execute(
+                    select(p.c.id, p.c.name, p.c.department, per_person.c.n)
+                    .join(per_person, per_person.c.author_id == p.c.id)
+                    .order_by(per_person.c.n.desc(), p.c.id)
+                )
+            ]
+            imports = [
+                {
+                    "id": i.id,
+                    "kind": i.kind,
+                    "source": i.source,
+                    "status": i.status,
+                    "started_at": _iso(i.started_at),
+                    "finished_at": _iso(i.finished_at),
+                    "stats": i.stats,
+                }
+                for i in conn.execute(select(schema.imports).order_by(schema.imports.c.id.desc()).limit(top))
+            ]
+        return StatusReport(
+            database=redact(self.url),
+            schema_version=version,
+            totals=totals,
+            sources=sources,
+            spaces=spaces,
+            people=people,
+            imports=imports,
+        )
+
+    def get_person(self, person_id: int) -> Person:
+        with self.read() as conn:
+            row = conn.execute(select(schema.people).where(schema.people.c.id == person_id)).mappings().first()
+            if row is None:
+                raise NotFoundError(f"no person with id {person_id}", code="person.not_found")
+            aliases = conn.execute(
+                select(schema.person_aliases.c.kind, schema.person_aliases.c.value).where(
+                    schema.person_aliases.c.person_id == person_id
+                )
+            ).all()
+        return _person(row, aliases)
+
+    def find_person(self, ref: str) -> Person:
+        """A person by id (``#12`` or ``12``), e-mail, handle or exact name (case-insensitive)."""
+        ref = ref.strip()
+        if not ref:
+            raise NotFoundError("empty person reference", code="person.not_found")
+        digits = ref.lstrip("#")
+        if digits.isdigit():
+            return self.get_person(int(digits))
+        with self.read() as conn:
+            a = schema.person_aliases
+            candidates = [(AliasKind.EMAIL, ref), (AliasKind.HANDLE, ref.lstrip("@")), (AliasKind.NAME, ref)]
+            for kind, value in candidates:
+                pid = conn.execute(
+                    select(a.c.person_id).where(a.c.kind == kind.value, a.c.value == normalize_alias(kind, value))
+                ).scalar()
+                if pid is not None:
+                    break
+            else:
+                ids = (
+                    conn.execute(
+                        select(schema.people.c.id).where(func.lower(schema.people.c.name) == ref.lower()).limit(2)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if len(ids) > 1:
+                    raise NotFoundError(f"{ref!r} matches several people; use an id or e-mail", code="person.ambiguous")
+                pid = ids[0] if ids else None
+        if pid is None:
+            raise NotFoundError(
+                f"no person matches {ref!r} (try an e-mail, @handle, full name or #id)",
+                code="person.not_found",
+            )
+        return self.get_person(int(pid))
+
+    def readable_space_ids(self, person_id: int | None) -> set[int]:
+        """The spaces a person may read: every public space, and private spaces they are a member of.
+
+        ``None`` stands for an anonymous reader, who sees public spaces only.
+        """
+        s, sm = schema.spaces, schema.space_members
+        with self.read() as conn:
+            ids = set(conn.execute(select(s.c.id).where(s.c.visibility == Visibility.PUBLIC.value)).scalars())
+            if person_id is not None:
+                ids |= set(conn.execute(select(sm.c.space_id).where(sm.c.person_id == person_id)).scalars())
+        return ids
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _person(row: Any, aliases: Sequence[Any]) -> Person:
+    from whoknows.model import Alias
+
+    return Person(
+        id=row["id"],
+        source=row["source"],
+        external_id=row["external_id"],
+        name=row["name"],
+        department=row["department"],
+        team=row["team"],
+        role=row["role"],
+        timezone=row["timezone"],
+        opted_out=bool(row["opted_out"]),
+        is_bot=bool(row["is_bot"]),
+        meta=row["meta"] or {},
+        aliases=[Alias(AliasKind(k), v) for k, v in aliases],
+    )
+
+
+def open_store(db: str | Settings | None = None, *, create: bool = True, migrate: bool = True) -> Store:
+    """Open (and by default create and migrate) the database named by ``db``.
+
+    ``db`` is a file path, a URL, or a :class:`Settings`; ``None`` uses the default settings. A database with
+    a newer schema than this code, a read-only file that needs migrating, or an unreachable server raise
+    :class:`StoreError` with a one-line message, and nothing in the database is changed.
+    """
+    settings = db if isinstance(db, Settings) else Settings(db=db) if db is not None else Settings()
+    url = settings.database_url() if isinstance(db, Settings) or db is None else normalize_db_url(db)
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = create_sqlite_engine(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, create=create)
+    else:
+        engine = create_postgres_engine(url)
+    store = Store(engine, url)
+    try:
+        with store.read() as conn:
+            version = migrations.current_version(conn)
+        migrations.check_version(version, redact(url))
+        if backend == "sqlite" and sqlite_path(url) is not None:
+            enable_wal(engine)
+        if migrate and migrations.pending(version):
+            store.migrate()
+    except WhoknowsError:
+        engine.dispose()
+        raise
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise describe_db_failure(url, exc) from None
+    except OSError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open database {redact(url)}: {exc}", code="store.cannot_open") from None
+    return store

@@ -1,0 +1,508 @@
+"""Writing batches of domain objects: resolve external references, insert what is new, update what changed.
+
+One :class:`BatchWriter` serves one import run. It keeps ``external id -> id`` caches so that a long import
+does not look up the same rows again, and writes each batch in one transaction: a batch is either fully
+written or not at all (the caches are only updated after the commit).
+
+People are resolved through aliases: every person record gets an implicit alias
+``external: <source>#<external_id>``, plus the aliases the importer found (e-mail, Slack id, …). A record whose
+aliases match an existing person is *merged* into that person instead of creating a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, insert, select, tuple_, update
+
+from whoknows.model import AliasKind, Batch, Message, Person, Space, Thread, WriteStats
+from whoknows.store import schema
+
+# SQLite's default variable limit is 32766; stay well below it for IN lists.
+IN_CHUNK = 900
+
+
+def external_alias(source: str, external_id: str) -> tuple[str, str]:
+    return (AliasKind.EXTERNAL.value, f"{source}#{external_id}")
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+class BatchWriter:
+    """Writes :class:`Batch` objects of one import into the store."""
+
+    def __init__(self, backend: str, import_id: int | None):
+        self.backend = backend
+        self.import_id = import_id
+        # (source, external_id) -> id
+        self.people: dict[tuple[str, str], int] = {}
+        self.spaces: dict[tuple[str, str], int] = {}
+        self.threads: dict[tuple[str, str], tuple[int, int]] = {}  # -> (thread id, space id)
+        self.messages: dict[tuple[str, str], int] = {}
+        self.warnings: list[str] = []
+
+    # -- public -------------------------------------------------------------------------------------------
+    def write(self, conn: Connection, batch: Batch) -> WriteStats:
+        """Write one batch inside the caller's transaction. Caches are staged and committed by :meth:`commit`."""
+        stats = WriteStats()
+        self._staged: dict[str, dict[tuple[str, str], Any]] = {
+            "people": {},
+            "spaces": {},
+            "threads": {},
+            "messages": {},
+        }
+        self._write_people(conn, batch.people, stats)
+        self._write_spaces(conn, batch.spaces, stats)
+        self._write_threads(conn, batch.threads, stats)
+        self._write_messages(conn, batch.messages, stats)
+        return stats
+
+    def commit(self) -> None:
+        """Call after the transaction committed: make the batch's ids visible to later batches."""
+        staged = getattr(self, "_staged", None)
+        if not staged:
+            return
+        self.people.update(staged["people"])
+        self.spaces.update(staged["spaces"])
+        self.threads.update(staged["threads"])
+        self.messages.update(staged["messages"])
+        self._staged = {}
+
+    def rollback(self) -> None:
+        self._staged = {}
+
+    # -- lookups ------------------------------------------------------------------------------------------
+    def _lookup(
+        self, conn: Connection, table: Table, keys: list[tuple[str, str]], extra: Sequence[Any] = ()
+    ) -> dict[tuple[str, str], Any]:
+        """Rows of ``table`` for the given (source, external_id) keys: key -> id (or (id, *extra))."""
+        found: dict[tuple[str, str], Any] = {}
+        by_source: dict[str, list[str]] = {}
+        for source, ext in keys:
+            by_source.setdefault(source, []).append(ext)
+        for source, exts in by_source.items():
+            for part in chunks(list(dict.fromkeys(exts))):
+                cols = [table.c.id, table.c.external_id, *extra]
+                rows = conn.execute(select(*cols).where(and_(table.c.source == source, table.c.external_id.in_(part))))
+                for row in rows:
+                    key = (source, row[1])
+                    found[key] = row[0] if not extra else (row[0], *row[2:])
+        return found
+
+    def _resolve(
+        self,
+        conn: Connection,
+        cache_name: str,
+        table: Table,
+        keys: set[tuple[str, str]],
+        extra: Sequence[Any] = (),
+    ) -> dict[tuple[str, str], Any]:
+        cache: dict[tuple[str, str], Any] = getattr(self, cache_name)
+        staged = self._staged[cache_name]
+        out = {k: staged.get(k, cache.get(k)) for k in keys}
+        missing = [k for k, v in out.items() if v is None]
+        if missing:
+            found = self._lookup(conn, table, missing, extra)
+            staged.update(found)
+            out.update(found)
+        return {k: v for k, v in out.items() if v is not None}
+
+    def person_ids(self, conn: Connection, refs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Resolve (source, external_id) person references through the implicit external alias."""
+        out: dict[tuple[str, str], int] = {}
+        missing: list[tuple[str, str]] = []
+        for key in refs:
+            pid = self._staged["people"].get(key) or self.people.get(key)
+            if pid is None:
+                missing.append(key)
+            else:
+                out[key] = pid
+        if missing:
+            wanted = {external_alias(*k)[1]: k for k in missing}
+            for part in chunks(list(wanted)):
+                rows = conn.execute(
+                    select(schema.person_aliases.c.value, schema.person_aliases.c.person_id).where(
+                        schema.person_aliases.c.kind == AliasKind.EXTERNAL.value,
+                        schema.person_aliases.c.value.in_(part),
+                    )
+                )
+                for value, pid in rows:
+                    out[wanted[value]] = pid
+                    self._staged["people"][wanted[value]] = pid
+        return out
+
+    # -- people -------------------------------------------------------------------------------------------
+    def _write_people(self, conn: Connection, records: list[Person], stats: WriteStats) -> None:
+        if not records:
+            return
+        alias_sets: list[list[tuple[str, str]]] = []
+        all_values: set[tuple[str, str]] = set()
+        for p in records:
+            aliases = [external_alias(p.source, p.external_id)]
+            aliases += [(str(a.kind), a.normalized()) for a in p.aliases if a.value and a.value.strip()]
+            aliases = list(dict.fromkeys(aliases))
+            alias_sets.append(aliases)
+            all_values.update(aliases)
+        known: dict[tuple[str, str], int] = {}
+        values = sorted(all_values)
+        for part in chunks(values, IN_CHUNK // 2):
+            rows = conn.execute(
+                select(
+                    schema.person_aliases.c.kind,
+                    schema.person_aliases.c.value,
+                    schema.person_aliases.c.person_id,
+                ).where(tuple_(schema.person_aliases.c.kind, schema.person_aliases.c.value).in_(list(part)))
+            )
+            for kind, value, pid in rows:
+                known[(kind, value)] = pid
+        new_aliases: list[dict[str, Any]] = []
+        for p, aliases in zip(records, alias_sets, strict=True):
+            pid = next((known[a] for a in aliases if a in known), None)
+            if pid is None:
+                pid = conn.execute(
+                    insert(schema.people).values(**self._person_row(p)).returning(schema.people.c.id)
+                ).scalar_one()
+                stats.add("people", "new")
+            else:
+                changed = self._update_person(conn, pid, p)
+                stats.add("people", "updated" if changed else "skipped")
+            for kind, value in aliases:
+                if (kind, value) not in known:
+                    known[(kind, value)] = pid
+                    new_aliases.append(
+                        {
+                            "person_id": pid,
+                            "kind": kind,
+                            "value": value,
+                            "source": p.source,
+                            "import_id": self.import_id,
+                        }
+                    )
+            self._staged["people"][(p.source, p.external_id)] = pid
+        if new_aliases:
+            conn.execute(insert(schema.person_aliases), new_aliases)
+
+    def _person_row(self, p: Person) -> dict[str, Any]:
+        return {
+            "source": p.source,
+            "external_id": p.external_id,
+            "import_id": self.import_id,
+            "name": p.name,
+            "department": p.department,
+            "team": p.team,
+            "role": p.role,
+            "timezone": p.timezone,
+            "opted_out": p.opted_out,
+            "is_bot": p.is_bot,
+            "meta": p.meta,
+        }
+
+    def _update_person(self, conn: Connection, pid: int, p: Person) -> bool:
+        """Fill in attributes the stored person lacks or that changed in the same source."""
+        row = conn.execute(select(schema.people).where(schema.people.c.id == pid)).mappings().one()
+        same_source = row["source"] == p.source and row["external_id"] == p.external_id
+        changes: dict[str, Any] = {}
+        for col in ("name", "department", "team", "role", "timezone"):
+            new = getattr(p, col)
+            if new and (row[col] is None or (same_source and row[col] != new)):
+                changes[col] = new
+        if same_source and row["is_bot"] != p.is_bot:
+            changes["is_bot"] = p.is_bot
+        # Opt-out is sticky: an import may set it, never clear it.
+        if p.opted_out and not row["opted_out"]:
+            changes["opted_out"] = True
+        if changes:
+            conn.execute(update(schema.people).where(schema.people.c.id == pid).values(**changes))
+        return bool(changes)
+
+    # -- spaces -------------------------------------------------------------------------------------------
+    def _write_spaces(self, conn: Connection, records: list[Space], stats: WriteStats) -> None:
+        if not records:
+            return
+        existing = self._lookup(
+            conn,
+            schema.spaces,
+            [(s.source, s.external_id) for s in records],
+            extra=[
+                schema.spaces.c.name,
+                schema.spaces.c.visibility,
+                schema.spaces.c.description,
+                schema.spaces.c.kind,
+            ],
+        )
+        member_refs = {(s.source, m) for s in records for m in s.member_refs}
+        members = self.person_ids(conn, member_refs)
+        for s in records:
+            key = (s.source, s.external_id)
+            if key in existing:
+                sid, name, visibility, description, kind = existing[key]
+                changes = {
+                    k: v
+                    for k, v in (
+                        ("name", s.name),
+                        ("visibility", str(s.visibility)),
+                        ("description", s.description),
+                        ("kind", str(s.kind)),
+                    )
+                    if v is not None
+                    and v != {"name": name, "visibility": visibility, "description": description, "kind": kind}[k]
+                }
+                if changes:
+                    conn.execute(
+                        update(schema.spaces)
+                        .where(schema.spaces.c.id == sid)
+                        .values(import_id=self.import_id, **changes)
+                    )
+                stats.add("spaces", "updated" if changes else "skipped")
+            else:
+                sid = conn.execute(
+                    insert(schema.spaces)
+                    .values(
+                        source=s.source,
+                        external_id=s.external_id,
+                        import_id=self.import_id,
+                        kind=str(s.kind),
+                        name=s.name,
+                        visibility=str(s.visibility),
+                        description=s.description,
+                        meta=s.meta,
+                    )
+                    .returning(schema.spaces.c.id)
+                ).scalar_one()
+                stats.add("spaces", "new")
+            self._staged["spaces"][key] = sid
+            wanted = {members[(s.source, m)] for m in s.member_refs if (s.source, m) in members}
+            unknown = [m for m in s.member_refs if (s.source, m) not in members]
+            if unknown:
+                self.warnings.append(f"space {s.name!r}: {len(unknown)} member(s) not found, e.g. {unknown[0]!r}")
+            self._set_members(conn, sid, wanted)
+
+    def _set_members(self, conn: Connection, sid: int, wanted: set[int]) -> None:
+        """Make the space's membership exactly ``wanted`` (the export's member list is authoritative)."""
+        current = set(
+            conn.execute(
+                select(schema.space_members.c.person_id).where(schema.space_members.c.space_id == sid)
+            ).scalars()
+        )
+        gone = current - wanted
+        if gone:
+            for part in chunks(sorted(gone)):
+                conn.execute(
+                    delete(schema.space_members).where(
+                        schema.space_members.c.space_id == sid, schema.space_members.c.person_id.in_(part)
+                    )
+                )
+        added = sorted(wanted - current)
+        if added:
+            conn.execute(
+                insert(schema.space_members),
+                [{"space_id": sid, "person_id": pid, "import_id": self.import_id} for pid in added],
+            )
+
+    # -- threads ------------------------------------------------------------------------------------------
+    def _write_threads(self, conn: Connection, records: list[Thread], stats: WriteStats) -> None:
+        if not records:
+            return
+        spaces = self._resolve(conn, "spaces", schema.spaces, {(t.source, t.space_ref) for t in records})
+        existing = self._resolve(
+            conn,
+            "threads",
+            schema.threads,
+            {(t.source, t.external_id) for t in records},
+            extra=[schema.threads.c.space_id],
+        )
+        rows: list[dict[str, Any]] = []
+        for t in records:
+            key = (t.source, t.external_id)
+            sid = spaces.get((t.source, t.space_ref))
+            if sid is None:
+                stats.add("threads", "rejected")
+                self.warnings.append(f"thread {t.external_id!r}: unknown space {t.space_ref!r}; skipped")
+                continue
+            if key in existing:
+                stats.add("threads", "skipped")
+                continue
+            existing[key] = (-1, sid)  # guards against duplicates inside one batch
+            rows.append(
+                {
+                    "source": t.source,
+                    "external_id": t.external_id,
+                    "import_id": self.import_id,
+                    "space_id": sid,
+                    "title": t.title,
+                    "created_at": to_utc(t.created_at),
+                    "url": t.url,
+                    "meta": t.meta,
+                }
+            )
+        if rows:
+            result = conn.execute(
+                insert(schema.threads).returning(
+                    schema.threads.c.id,
+                    schema.threads.c.external_id,
+                    schema.threads.c.space_id,
+                    sort_by_parameter_order=True,
+                ),
+                rows,
+            )
+            source_of = {r["external_id"]: r["source"] for r in rows}
+            for tid, ext, sid in result:
+                self._staged["threads"][(source_of[ext], ext)] = (tid, sid)
+            stats.add("threads", "new", len(rows))
+
+    # -- messages -----------------------------------------------------------------------------------------
+    def _write_messages(self, conn: Connection, records: list[Message], stats: WriteStats) -> None:
+        if not records:
+            return
+        threads = self._resolve(
+            conn,
+            "threads",
+            schema.threads,
+            {(m.source, m.thread_ref) for m in records},
+            extra=[schema.threads.c.space_id],
+        )
+        authors = self.person_ids(conn, {(m.source, m.author_ref) for m in records if m.author_ref})
+        keys = {(m.source, m.external_id) for m in records}
+        existing = self._resolve(conn, "messages", schema.messages, keys)
+        reply_refs = {(m.source, m.reply_to_ref) for m in records if m.reply_to_ref}
+        replies = self._resolve(conn, "messages", schema.messages, reply_refs - keys) if reply_refs else {}
+
+        pending: list[tuple[Message, dict[str, Any]]] = []
+        changed: list[Message] = []
+        seen: set[tuple[str, str]] = set()
+        for m in records:
+            key = (m.source, m.external_id)
+            if key in existing:
+                changed.append(m)
+                continue
+            if key in seen:
+                stats.add("messages", "skipped")
+                continue
+            seen.add(key)
+            thread = threads.get((m.source, m.thread_ref))
+            if thread is None:
+                stats.add("messages", "rejected")
+                self.warnings.append(f"message {m.external_id!r}: unknown thread {m.thread_ref!r}; skipped")
+                continue
+            author_id = authors.get((m.source, m.author_ref)) if m.author_ref else None
+            if m.author_ref and author_id is None:
+                self.warnings.append(f"message {m.external_id!r}: unknown author {m.author_ref!r}; kept without author")
+            pending.append(
+                (
+                    m,
+                    {
+                        "source": m.source,
+                        "external_id": m.external_id,
+                        "import_id": self.import_id,
+                        "thread_id": thread[0],
+                        "space_id": thread[1],
+                        "author_id": author_id,
+                        "reply_to_id": None,
+                        "created_at": to_utc(m.created_at),
+                        "edited_at": to_utc(m.edited_at),
+                        "kind": str(m.kind),
+                        "text": m.text,
+                        "score": m.score,
+                        "reactions": m.reactions,
+                        "accepted": m.accepted,
+                        "url": m.url,
+                        "meta": m.meta,
+                    },
+                )
+            )
+        self._insert_messages(conn, pending, replies, stats)
+        if changed:
+            self._update_messages(conn, changed, existing, stats)
+
+    def _insert_messages(
+        self,
+        conn: Connection,
+        pending: list[tuple[Message, dict[str, Any]]],
+        known: dict[tuple[str, str], int],
+        stats: WriteStats,
+    ) -> None:
+        """Insert in waves so that a reply's target always has an id before the reply is inserted."""
+        staged = self._staged["messages"]
+        in_batch = {(m.source, m.external_id) for m, _ in pending}
+        while pending:
+            ready: list[tuple[Message, dict[str, Any]]] = []
+            waiting: list[tuple[Message, dict[str, Any]]] = []
+            for m, row in pending:
+                ref = (m.source, m.reply_to_ref) if m.reply_to_ref else None
+                if ref is None:
+                    ready.append((m, row))
+                elif ref in known or ref in staged:
+                    row["reply_to_id"] = known.get(ref) or staged[ref]
+                    ready.append((m, row))
+                elif ref in in_batch:
+                    waiting.append((m, row))
+                else:
+                    row.setdefault("meta", {})
+                    row["meta"] = {**row["meta"], "reply_to_missing": m.reply_to_ref}
+                    ready.append((m, row))
+            if not ready:  # a reply cycle inside the batch: break it
+                ready, waiting = waiting, []
+                for m, row in ready:
+                    row["meta"] = {**row["meta"], "reply_to_missing": m.reply_to_ref}
+            result = conn.execute(
+                insert(schema.messages).returning(
+                    schema.messages.c.id, schema.messages.c.external_id, sort_by_parameter_order=True
+                ),
+                [row for _, row in ready],
+            )
+            for (m, _), (mid, ext) in zip(ready, result, strict=True):
+                staged[(m.source, ext)] = mid
+            stats.add("messages", "new", len(ready))
+            pending = waiting
+
+    def _update_messages(
+        self,
+        conn: Connection,
+        records: list[Message],
+        existing: dict[tuple[str, str], int],
+        stats: WriteStats,
+    ) -> None:
+        """Apply edits, new votes/reactions and acceptance from a newer export of the same messages."""
+        ids = {existing[(m.source, m.external_id)]: m for m in records}
+        cols = schema.messages.c
+        current: dict[int, Any] = {}
+        for part in chunks(sorted(ids)):
+            for found in conn.execute(
+                select(cols.id, cols.text, cols.score, cols.reactions, cols.accepted, cols.edited_at).where(
+                    cols.id.in_(part)
+                )
+            ):
+                current[found.id] = found
+        for mid, m in ids.items():
+            row = current.get(mid)
+            if row is None:
+                continue
+            changes: dict[str, Any] = {}
+            if row.text != m.text:
+                changes["text"] = m.text
+            if row.score != m.score:
+                changes["score"] = m.score
+            if (row.reactions or {}) != m.reactions:
+                changes["reactions"] = m.reactions
+            if bool(row.accepted) != m.accepted:
+                changes["accepted"] = m.accepted
+            if m.edited_at is not None and to_utc(row.edited_at) != to_utc(m.edited_at):
+                changes["edited_at"] = to_utc(m.edited_at)
+            if changes:
+                conn.execute(update(schema.messages).where(cols.id == mid).values(import_id=self.import_id, **changes))
+                stats.add("messages", "updated")
+            else:
+                stats.add("messages", "skipped")
