@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -332,13 +333,17 @@ def _person(row: Any, aliases: Sequence[Any]) -> Person:
     )
 
 
-def open_store(db: str | Settings | None = None, *, create: bool = True, migrate: bool = True) -> Store:
+def open_store(
+    db: str | os.PathLike[str] | Settings | None = None, *, create: bool = True, migrate: bool = True
+) -> Store:
     """Open (and by default create and migrate) the database named by ``db``.
 
     ``db`` is a file path, a URL, or a :class:`Settings`; ``None`` uses the default settings. A database with
     a newer schema than this code, a read-only file that needs migrating, or an unreachable server raise
     :class:`StoreError` with a one-line message, and nothing in the database is changed.
     """
+    if isinstance(db, os.PathLike):
+        db = os.fspath(db)
     settings = db if isinstance(db, Settings) else Settings(db=db) if db is not None else Settings()
     url = settings.database_url() if isinstance(db, Settings) or db is None else normalize_db_url(db)
     backend = make_url(url).get_backend_name()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, tuple_, update
 
 from whoknows.model import AliasKind, Batch, Message, Person, Space, Thread, WriteStats
 from whoknows.store import schema
@@ -39,6 +39,19 @@ def to_utc(value: datetime | None) -> datetime | None:
 def chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """Reserve ``n`` primary keys of ``table`` so that rows (and references to them) can be written in one
+    ``executemany``. SQLite: above the current maximum (safe: writes hold the database lock from BEGIN
+    IMMEDIATE). PostgreSQL: from the table's sequence, safe with concurrent writers."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sql = text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)")
+        return [int(v) for v in conn.execute(sql, {"n": n}).scalars()]
+    start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+    return list(range(start, start + n))
 
 
 class BatchWriter:
@@ -169,16 +182,17 @@ class BatchWriter:
             for kind, value, pid in rows:
                 known[(kind, value)] = pid
         new_aliases: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        existing: dict[int, Person] = {}
+        resolved: list[int] = []
         for p, aliases in zip(records, alias_sets, strict=True):
             pid = next((known[a] for a in aliases if a in known), None)
-            if pid is None:
-                pid = conn.execute(
-                    insert(schema.people).values(**self._person_row(p)).returning(schema.people.c.id)
-                ).scalar_one()
+            if pid is None:  # new person; a negative placeholder until ids are allocated
+                pid = -1 - len(new_rows)
+                new_rows.append(self._person_row(p))
                 stats.add("people", "new")
-            else:
-                changed = self._update_person(conn, pid, p)
-                stats.add("people", "updated" if changed else "skipped")
+            elif pid > 0:
+                existing.setdefault(pid, p)
             for kind, value in aliases:
                 if (kind, value) not in known:
                     known[(kind, value)] = pid
@@ -191,9 +205,22 @@ class BatchWriter:
                             "import_id": self.import_id,
                         }
                     )
-            self._staged["people"][(p.source, p.external_id)] = pid
+            resolved.append(pid)
+        ids = allocate_ids(conn, schema.people, len(new_rows))
+        for row, pid in zip(new_rows, ids, strict=True):
+            row["id"] = pid
+        if new_rows:
+            conn.execute(insert(schema.people), new_rows)
+        real = lambda pid: ids[-1 - pid] if pid < 0 else pid  # noqa: E731
+        for p, pid in zip(records, resolved, strict=True):
+            self._staged["people"][(p.source, p.external_id)] = real(pid)
+        for alias in new_aliases:
+            alias["person_id"] = real(alias["person_id"])
         if new_aliases:
             conn.execute(insert(schema.person_aliases), new_aliases)
+        updated = self._update_people(conn, existing)
+        stats.add("people", "updated", updated)
+        stats.add("people", "skipped", len(records) - len(new_rows) - updated)
 
     def _person_row(self, p: Person) -> dict[str, Any]:
         return {
@@ -210,23 +237,30 @@ class BatchWriter:
             "meta": p.meta,
         }
 
-    def _update_person(self, conn: Connection, pid: int, p: Person) -> bool:
-        """Fill in attributes the stored person lacks or that changed in the same source."""
-        row = conn.execute(select(schema.people).where(schema.people.c.id == pid)).mappings().one()
-        same_source = row["source"] == p.source and row["external_id"] == p.external_id
-        changes: dict[str, Any] = {}
-        for col in ("name", "department", "team", "role", "timezone"):
-            new = getattr(p, col)
-            if new and (row[col] is None or (same_source and row[col] != new)):
-                changes[col] = new
-        if same_source and row["is_bot"] != p.is_bot:
-            changes["is_bot"] = p.is_bot
-        # Opt-out is sticky: an import may set it, never clear it.
-        if p.opted_out and not row["opted_out"]:
-            changes["opted_out"] = True
-        if changes:
-            conn.execute(update(schema.people).where(schema.people.c.id == pid).values(**changes))
-        return bool(changes)
+    def _update_people(self, conn: Connection, records: dict[int, Person]) -> int:
+        """Fill in attributes stored people lack, or that changed in the same source. Returns how many changed."""
+        rows: dict[int, Any] = {}
+        for part in chunks(sorted(records)):
+            for row in conn.execute(select(schema.people).where(schema.people.c.id.in_(part))).mappings():
+                rows[row["id"]] = row
+        changed = 0
+        for pid, p in records.items():
+            row = rows[pid]
+            same_source = row["source"] == p.source and row["external_id"] == p.external_id
+            changes: dict[str, Any] = {}
+            for col in ("name", "department", "team", "role", "timezone"):
+                new = getattr(p, col)
+                if new and (row[col] is None or (same_source and row[col] != new)):
+                    changes[col] = new
+            if same_source and row["is_bot"] != p.is_bot:
+                changes["is_bot"] = p.is_bot
+            # Opt-out is sticky: an import may set it, never clear it.
+            if p.opted_out and not row["opted_out"]:
+                changes["opted_out"] = True
+            if changes:
+                conn.execute(update(schema.people).where(schema.people.c.id == pid).values(**changes))
+                changed += 1
+        return changed
 
     # -- spaces -------------------------------------------------------------------------------------------
     def _write_spaces(self, conn: Connection, records: list[Space], stats: WriteStats) -> None:
@@ -325,6 +359,7 @@ class BatchWriter:
             extra=[schema.threads.c.space_id],
         )
         rows: list[dict[str, Any]] = []
+        changed: list[tuple[int, Thread]] = []
         for t in records:
             key = (t.source, t.external_id)
             sid = spaces.get((t.source, t.space_ref))
@@ -333,7 +368,10 @@ class BatchWriter:
                 self.warnings.append(f"thread {t.external_id!r}: unknown space {t.space_ref!r}; skipped")
                 continue
             if key in existing:
-                stats.add("threads", "skipped")
+                if existing[key][0] > 0:
+                    changed.append((existing[key][0], t))
+                else:
+                    stats.add("threads", "skipped")
                 continue
             existing[key] = (-1, sid)  # guards against duplicates inside one batch
             rows.append(
@@ -348,20 +386,35 @@ class BatchWriter:
                     "meta": t.meta,
                 }
             )
+        ids = allocate_ids(conn, schema.threads, len(rows))
+        for row, tid in zip(rows, ids, strict=True):
+            row["id"] = tid
+            self._staged["threads"][(row["source"], row["external_id"])] = (tid, row["space_id"])
         if rows:
-            result = conn.execute(
-                insert(schema.threads).returning(
-                    schema.threads.c.id,
-                    schema.threads.c.external_id,
-                    schema.threads.c.space_id,
-                    sort_by_parameter_order=True,
-                ),
-                rows,
-            )
-            source_of = {r["external_id"]: r["source"] for r in rows}
-            for tid, ext, sid in result:
-                self._staged["threads"][(source_of[ext], ext)] = (tid, sid)
+            conn.execute(insert(schema.threads), rows)
             stats.add("threads", "new", len(rows))
+        if changed:
+            self._update_threads(conn, changed, stats)
+
+    def _update_threads(self, conn: Connection, records: list[tuple[int, Thread]], stats: WriteStats) -> None:
+        """A newer export may retitle a thread or change its metadata (tags, links, status)."""
+        cols = schema.threads.c
+        current: dict[int, Any] = {}
+        for part in chunks(sorted(tid for tid, _ in records)):
+            for found in conn.execute(select(cols.id, cols.title, cols.url, cols.meta).where(cols.id.in_(part))):
+                current[found.id] = found
+        for tid, t in records:
+            row = current[tid]
+            changes = {
+                k: v
+                for k, v in (("title", t.title), ("url", t.url), ("meta", t.meta))
+                if v != (getattr(row, k) or ({} if k == "meta" else None))
+            }
+            if changes:
+                conn.execute(update(schema.threads).where(cols.id == tid).values(import_id=self.import_id, **changes))
+                stats.add("threads", "updated")
+            else:
+                stats.add("threads", "skipped")
 
     # -- messages -----------------------------------------------------------------------------------------
     def _write_messages(self, conn: Connection, records: list[Message], stats: WriteStats) -> None:
@@ -434,39 +487,46 @@ class BatchWriter:
         known: dict[tuple[str, str], int],
         stats: WriteStats,
     ) -> None:
-        """Insert in waves so that a reply's target always has an id before the reply is inserted."""
+        """Insert new messages with pre-allocated ids, parents before replies (so foreign keys hold per row)."""
+        if not pending:
+            return
         staged = self._staged["messages"]
-        in_batch = {(m.source, m.external_id) for m, _ in pending}
-        while pending:
-            ready: list[tuple[Message, dict[str, Any]]] = []
-            waiting: list[tuple[Message, dict[str, Any]]] = []
-            for m, row in pending:
-                ref = (m.source, m.reply_to_ref) if m.reply_to_ref else None
-                if ref is None:
-                    ready.append((m, row))
-                elif ref in known or ref in staged:
-                    row["reply_to_id"] = known.get(ref) or staged[ref]
-                    ready.append((m, row))
-                elif ref in in_batch:
-                    waiting.append((m, row))
-                else:
-                    row.setdefault("meta", {})
+        position = {(m.source, m.external_id): i for i, (m, _) in enumerate(pending)}
+        depth: dict[int, int] = {}
+        for i in range(len(pending)):
+            chain: list[int] = []
+            j: int | None = i
+            while j is not None and j not in depth:
+                if j in chain:  # a reply cycle inside the batch: cut it here
+                    m, row = pending[j]
                     row["meta"] = {**row["meta"], "reply_to_missing": m.reply_to_ref}
-                    ready.append((m, row))
-            if not ready:  # a reply cycle inside the batch: break it
-                ready, waiting = waiting, []
-                for m, row in ready:
+                    m.reply_to_ref = None
+                    break
+                chain.append(j)
+                m = pending[j][0]
+                j = position.get((m.source, m.reply_to_ref)) if m.reply_to_ref else None
+            base = depth.get(j, -1) if j is not None else -1
+            for k in reversed(chain):
+                base += 1
+                depth[k] = base
+        ordered = sorted(range(len(pending)), key=depth.__getitem__)
+        ids = allocate_ids(conn, schema.messages, len(pending))
+        for idx, mid in zip(ordered, ids, strict=True):
+            m, row = pending[idx]
+            row["id"] = mid
+            staged[(m.source, m.external_id)] = mid
+        rows: list[dict[str, Any]] = []
+        for idx in ordered:
+            m, row = pending[idx]
+            if m.reply_to_ref:
+                ref = (m.source, m.reply_to_ref)
+                target = staged.get(ref) or known.get(ref) or self.messages.get(ref)
+                if target is None:
                     row["meta"] = {**row["meta"], "reply_to_missing": m.reply_to_ref}
-            result = conn.execute(
-                insert(schema.messages).returning(
-                    schema.messages.c.id, schema.messages.c.external_id, sort_by_parameter_order=True
-                ),
-                [row for _, row in ready],
-            )
-            for (m, _), (mid, ext) in zip(ready, result, strict=True):
-                staged[(m.source, ext)] = mid
-            stats.add("messages", "new", len(ready))
-            pending = waiting
+                row["reply_to_id"] = target
+            rows.append(row)
+        conn.execute(insert(schema.messages), rows)
+        stats.add("messages", "new", len(rows))
 
     def _update_messages(
         self,
@@ -481,9 +541,9 @@ class BatchWriter:
         current: dict[int, Any] = {}
         for part in chunks(sorted(ids)):
             for found in conn.execute(
-                select(cols.id, cols.text, cols.score, cols.reactions, cols.accepted, cols.edited_at).where(
-                    cols.id.in_(part)
-                )
+                select(
+                    cols.id, cols.text, cols.score, cols.reactions, cols.accepted, cols.edited_at, cols.kind, cols.meta
+                ).where(cols.id.in_(part))
             ):
                 current[found.id] = found
         for mid, m in ids.items():
@@ -499,6 +559,10 @@ class BatchWriter:
                 changes["reactions"] = m.reactions
             if bool(row.accepted) != m.accepted:
                 changes["accepted"] = m.accepted
+            if row.kind != str(m.kind):
+                changes["kind"] = str(m.kind)
+            if (row.meta or {}) != m.meta and not (row.meta or {}).get("reply_to_missing"):
+                changes["meta"] = m.meta
             if m.edited_at is not None and to_utc(row.edited_at) != to_utc(m.edited_at):
                 changes["edited_at"] = to_utc(m.edited_at)
             if changes:
