@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer.core
 import typer.main
 
 from whoknows.cli import app
@@ -12,9 +13,24 @@ from whoknows.settings import Settings
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
+def all_commands() -> dict[str, typer.core.TyperCommand]:
+    """Every command as its full name ("status", "people merge"), sub-commands included."""
+    found: dict[str, typer.core.TyperCommand] = {}
+
+    def walk(prefix: str, group: typer.core.TyperGroup) -> None:
+        for name, command in group.commands.items():
+            full = f"{prefix}{name}"
+            if isinstance(command, typer.core.TyperGroup):
+                walk(full + " ", command)
+            else:
+                found[full] = command
+
+    walk("", typer.main.get_group(app))
+    return found
+
+
 def command_names() -> list[str]:
-    group = typer.main.get_group(app)
-    return sorted(group.commands)
+    return sorted(all_commands())
 
 
 def test_every_command_is_documented() -> None:
@@ -25,9 +41,8 @@ def test_every_command_is_documented() -> None:
 
 
 def test_every_option_of_every_command_is_documented() -> None:
-    group = typer.main.get_group(app)
     missing = []
-    for name, command in group.commands.items():
+    for name, command in all_commands().items():
         for param in command.params:
             for opt in getattr(param, "opts", []):
                 if opt.startswith("--") and opt != "--help" and opt not in README:

@@ -29,8 +29,13 @@ def _m0001_initial(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.INITIAL_TABLES)
 
 
+def _m0002_qa_pairs(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.MEMORY_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _m0001_initial),
+    Migration(2, "qa_pairs", _m0002_qa_pairs),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -84,10 +85,38 @@ person_aliases = Table(
     Column("kind", String(30), nullable=False),
     Column("value", String(500), nullable=False),  # normalized form, see model.normalize_alias
     Column("source", String(200), nullable=False),
+    # The source identity ("<source>#<external id>") whose record brought this alias, or "mapping:…"/"manual:…".
+    Column("identity", String(800), nullable=False),
+    Column("rule", String(300), nullable=False),  # why it belongs to this person: "new person", "same email …"
     Column("import_id", Id, ForeignKey("imports.id", ondelete="SET NULL"), nullable=True),
-    UniqueConstraint("kind", "value", name="uq_alias_kind_value"),
 )
 Index("ix_alias_person", person_aliases.c.person_id)
+Index("ix_alias_kind_value", person_aliases.c.kind, person_aliases.c.value)
+#: Alias kinds that identify one person (two people can share a name or a handle, not an e-mail address).
+STRONG_ALIAS_KINDS = ("external", "email", "slack", "stackexchange")
+Index(
+    "uq_alias_strong",
+    person_aliases.c.kind,
+    person_aliases.c.value,
+    unique=True,
+    sqlite_where=person_aliases.c.kind.in_(STRONG_ALIAS_KINDS),
+    postgresql_where=person_aliases.c.kind.in_(STRONG_ALIAS_KINDS),
+)
+
+#: Every merge of two people or of a source identity into a person, so that it can be explained and undone.
+person_merges = Table(
+    "person_merges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("survivor_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("identity", String(800), nullable=True),  # a source identity merged at import time
+    Column("absorbed", JSON, nullable=True),  # snapshot of a person row merged away (manual / mapping merges)
+    Column("moved", JSON, nullable=False, default=dict),  # ids moved: aliases, messages, memberships
+    Column("rule", String(500), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_merges_survivor", person_merges.c.survivor_id)
 
 spaces = Table(
     "spaces",
@@ -133,6 +162,7 @@ messages = Table(
     Column("thread_id", Id, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
     Column("space_id", Id, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("author_id", Id, ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("author_ref", String(500), nullable=True),  # the author's external id in the source
     Column("reply_to_id", Id, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("edited_at", DateTime(timezone=True), nullable=True),
@@ -155,8 +185,51 @@ INITIAL_TABLES = [
     imports,
     people,
     person_aliases,
+    person_merges,
     spaces,
     space_members,
     threads,
     messages,
 ]
+
+# -- derived: the corporate memory (migration 0002) -------------------------------------------------------------
+# Rows derived from messages by whoknows.memory; rebuilt from the store at will. Erasing a message erases the
+# pairs it is the question of and the solutions it provides (ON DELETE CASCADE).
+
+qa_pairs = Table(
+    "qa_pairs",
+    metadata,
+    # One pair per question message: the question's message id is the pair's id.
+    Column("question_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("thread_id", Id, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    Column("space_id", Id, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("asker_id", Id, ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("question_text", Text, nullable=False),
+    Column("confidence", Float, nullable=False),  # that the message is a question
+    Column("signals", JSON, nullable=False, default=dict),
+    Column("solutions", Integer, nullable=False, default=0),  # number of qa_solutions rows written
+    Column("best_confidence", Float, nullable=True),
+    Column("extractor", String(100), nullable=False),  # extractor version and weights it used
+    Column("extracted_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_qa_pairs_thread", qa_pairs.c.thread_id)
+Index("ix_qa_pairs_space_time", qa_pairs.c.space_id, qa_pairs.c.created_at)
+Index("ix_qa_pairs_asker", qa_pairs.c.asker_id)
+
+qa_solutions = Table(
+    "qa_solutions",
+    metadata,
+    Column("question_id", Id, ForeignKey("qa_pairs.question_id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("rank", Integer, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("solver_id", Id, ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("snippet", Text, nullable=False),
+    Column("signals", JSON, nullable=False, default=dict),
+)
+Index("ix_qa_solutions_message", qa_solutions.c.message_id)
+Index("ix_qa_solutions_solver", qa_solutions.c.solver_id)
+
+#: Tables created by migration 0002.
+MEMORY_TABLES = [qa_pairs, qa_solutions]

@@ -269,11 +269,22 @@ class Store:
         with self.read() as conn:
             a = schema.person_aliases
             candidates = [(AliasKind.EMAIL, ref), (AliasKind.HANDLE, ref.lstrip("@")), (AliasKind.NAME, ref)]
+            pid = None
             for kind, value in candidates:
-                pid = conn.execute(
-                    select(a.c.person_id).where(a.c.kind == kind.value, a.c.value == normalize_alias(kind, value))
-                ).scalar()
-                if pid is not None:
+                found = set(
+                    conn.execute(
+                        select(a.c.person_id)
+                        .where(a.c.kind == kind.value, a.c.value == normalize_alias(kind, value))
+                        .limit(10)
+                    ).scalars()
+                )
+                if len(found) > 1:
+                    listed = ", ".join(f"#{i}" for i in sorted(found))
+                    raise NotFoundError(
+                        f"{ref!r} matches several people ({listed}); use an id or e-mail", code="person.ambiguous"
+                    )
+                if found:
+                    pid = found.pop()
                     break
             else:
                 ids = (

@@ -15,17 +15,18 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, update
 
 from whoknows.model import AliasKind, Batch, Message, Person, Space, Thread, WriteStats
 from whoknows.store import schema
+from whoknows.store.people_writer import identity_of, write_people
 
 # SQLite's default variable limit is 32766; stay well below it for IN lists.
 IN_CHUNK = 900
 
 
 def external_alias(source: str, external_id: str) -> tuple[str, str]:
-    return (AliasKind.EXTERNAL.value, f"{source}#{external_id}")
+    return (AliasKind.EXTERNAL.value, identity_of(source, external_id))
 
 
 def to_utc(value: datetime | None) -> datetime | None:
@@ -159,108 +160,11 @@ class BatchWriter:
 
     # -- people -------------------------------------------------------------------------------------------
     def _write_people(self, conn: Connection, records: list[Person], stats: WriteStats) -> None:
-        if not records:
-            return
-        alias_sets: list[list[tuple[str, str]]] = []
-        all_values: set[tuple[str, str]] = set()
-        for p in records:
-            aliases = [external_alias(p.source, p.external_id)]
-            aliases += [(str(a.kind), a.normalized()) for a in p.aliases if a.value and a.value.strip()]
-            aliases = list(dict.fromkeys(aliases))
-            alias_sets.append(aliases)
-            all_values.update(aliases)
-        known: dict[tuple[str, str], int] = {}
-        values = sorted(all_values)
-        for part in chunks(values, IN_CHUNK // 2):
-            rows = conn.execute(
-                select(
-                    schema.person_aliases.c.kind,
-                    schema.person_aliases.c.value,
-                    schema.person_aliases.c.person_id,
-                ).where(tuple_(schema.person_aliases.c.kind, schema.person_aliases.c.value).in_(list(part)))
+        if records:
+            resolved = write_people(
+                conn, records, import_id=self.import_id, allocate=allocate_ids, stats=stats, warnings=self.warnings
             )
-            for kind, value, pid in rows:
-                known[(kind, value)] = pid
-        new_aliases: list[dict[str, Any]] = []
-        new_rows: list[dict[str, Any]] = []
-        existing: dict[int, Person] = {}
-        resolved: list[int] = []
-        for p, aliases in zip(records, alias_sets, strict=True):
-            pid = next((known[a] for a in aliases if a in known), None)
-            if pid is None:  # new person; a negative placeholder until ids are allocated
-                pid = -1 - len(new_rows)
-                new_rows.append(self._person_row(p))
-                stats.add("people", "new")
-            elif pid > 0:
-                existing.setdefault(pid, p)
-            for kind, value in aliases:
-                if (kind, value) not in known:
-                    known[(kind, value)] = pid
-                    new_aliases.append(
-                        {
-                            "person_id": pid,
-                            "kind": kind,
-                            "value": value,
-                            "source": p.source,
-                            "import_id": self.import_id,
-                        }
-                    )
-            resolved.append(pid)
-        ids = allocate_ids(conn, schema.people, len(new_rows))
-        for row, pid in zip(new_rows, ids, strict=True):
-            row["id"] = pid
-        if new_rows:
-            conn.execute(insert(schema.people), new_rows)
-        real = lambda pid: ids[-1 - pid] if pid < 0 else pid  # noqa: E731
-        for p, pid in zip(records, resolved, strict=True):
-            self._staged["people"][(p.source, p.external_id)] = real(pid)
-        for alias in new_aliases:
-            alias["person_id"] = real(alias["person_id"])
-        if new_aliases:
-            conn.execute(insert(schema.person_aliases), new_aliases)
-        updated = self._update_people(conn, existing)
-        stats.add("people", "updated", updated)
-        stats.add("people", "skipped", len(records) - len(new_rows) - updated)
-
-    def _person_row(self, p: Person) -> dict[str, Any]:
-        return {
-            "source": p.source,
-            "external_id": p.external_id,
-            "import_id": self.import_id,
-            "name": p.name,
-            "department": p.department,
-            "team": p.team,
-            "role": p.role,
-            "timezone": p.timezone,
-            "opted_out": p.opted_out,
-            "is_bot": p.is_bot,
-            "meta": p.meta,
-        }
-
-    def _update_people(self, conn: Connection, records: dict[int, Person]) -> int:
-        """Fill in attributes stored people lack, or that changed in the same source. Returns how many changed."""
-        rows: dict[int, Any] = {}
-        for part in chunks(sorted(records)):
-            for row in conn.execute(select(schema.people).where(schema.people.c.id.in_(part))).mappings():
-                rows[row["id"]] = row
-        changed = 0
-        for pid, p in records.items():
-            row = rows[pid]
-            same_source = row["source"] == p.source and row["external_id"] == p.external_id
-            changes: dict[str, Any] = {}
-            for col in ("name", "department", "team", "role", "timezone"):
-                new = getattr(p, col)
-                if new and (row[col] is None or (same_source and row[col] != new)):
-                    changes[col] = new
-            if same_source and row["is_bot"] != p.is_bot:
-                changes["is_bot"] = p.is_bot
-            # Opt-out is sticky: an import may set it, never clear it.
-            if p.opted_out and not row["opted_out"]:
-                changes["opted_out"] = True
-            if changes:
-                conn.execute(update(schema.people).where(schema.people.c.id == pid).values(**changes))
-                changed += 1
-        return changed
+            self._staged["people"].update(resolved)
 
     # -- spaces -------------------------------------------------------------------------------------------
     def _write_spaces(self, conn: Connection, records: list[Space], stats: WriteStats) -> None:
@@ -463,6 +367,7 @@ class BatchWriter:
                         "thread_id": thread[0],
                         "space_id": thread[1],
                         "author_id": author_id,
+                        "author_ref": m.author_ref,
                         "reply_to_id": None,
                         "created_at": to_utc(m.created_at),
                         "edited_at": to_utc(m.edited_at),
