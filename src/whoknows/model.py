@@ -89,6 +89,10 @@ class Space:
     visibility: Visibility = Visibility.PUBLIC
     description: str | None = None
     member_refs: list[str] = field(default_factory=list)  # external ids of people (same source)
+    #: True: ``member_refs`` is the complete member list (an export's channel members), so people missing from
+    #: it lose access. False: members are only *added* (a mailbox or queue whose members are inferred from
+    #: the messages of one file, which says nothing about people who are not in it).
+    members_complete: bool = True
     meta: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
 

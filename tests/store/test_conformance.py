@@ -238,3 +238,16 @@ def test_status_report(store: Store) -> None:
     assert general["messages"] == 3 and general["visibility"] == "public"
     assert report.people[0]["name"] in ("Ann Lee", "Bo Chen")
     assert report.imports[0]["status"] == "done"
+
+
+def test_membership_inferred_from_messages_only_grows(store: Store) -> None:
+    ingest(store, "test", SRC, [org_batch()])
+    cy = store.find_person("cy patel").id
+    ann = store.find_person("ann.lee@acme.example").id
+    box = Space(
+        SRC, "c-legal", SpaceKind.CHANNEL, "#legal", Visibility.PRIVATE, member_refs=["u3"], members_complete=False
+    )
+    ingest(store, "test", SRC, [Batch(spaces=[box])])
+    legal = next(s for s in store.status().spaces if s["name"] == "#legal")["id"]
+    assert legal in store.readable_space_ids(cy)
+    assert legal in store.readable_space_ids(ann)  # not removed: the file says nothing about Ann

@@ -226,16 +226,16 @@ class BatchWriter:
             unknown = [m for m in s.member_refs if (s.source, m) not in members]
             if unknown:
                 self.warnings.append(f"space {s.name!r}: {len(unknown)} member(s) not found, e.g. {unknown[0]!r}")
-            self._set_members(conn, sid, wanted)
+            self._set_members(conn, sid, wanted, exact=s.members_complete)
 
-    def _set_members(self, conn: Connection, sid: int, wanted: set[int]) -> None:
-        """Make the space's membership exactly ``wanted`` (the export's member list is authoritative)."""
+    def _set_members(self, conn: Connection, sid: int, wanted: set[int], *, exact: bool) -> None:
+        """Add ``wanted`` to the space's members; with ``exact`` also remove everybody else."""
         current = set(
             conn.execute(
                 select(schema.space_members.c.person_id).where(schema.space_members.c.space_id == sid)
             ).scalars()
         )
-        gone = current - wanted
+        gone = current - wanted if exact else set()
         if gone:
             for part in chunks(sorted(gone)):
                 conn.execute(
