@@ -11,6 +11,7 @@ aliases match an existing person is *merged* into that person instead of creatin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,29 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
         return [int(v) for v in conn.execute(sql, {"n": n}).scalars()]
     start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
     return list(range(start, start + n))
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A Python value as SQLAlchemy's SQLite dialect stores it (naive UTC datetimes, JSON text, 0/1)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict | list):
+        return json.dumps(value) if value else ("{}" if isinstance(value, dict) else "[]")
+    return value
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows. On SQLite the driver's executemany is called directly (the rows are converted the way
+    SQLAlchemy would store them), which is about twice as fast as going through SQLAlchemy's per-row binding;
+    other databases use a Core insert."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    conn.exec_driver_sql(sql, [tuple(_sqlite_value(row[c]) for c in columns) for row in rows])
 
 
 class BatchWriter:
@@ -295,7 +319,7 @@ class BatchWriter:
             row["id"] = tid
             self._staged["threads"][(row["source"], row["external_id"])] = (tid, row["space_id"])
         if rows:
-            conn.execute(insert(schema.threads), rows)
+            bulk_insert(conn, schema.threads, rows)
             stats.add("threads", "new", len(rows))
         if changed:
             self._update_threads(conn, changed, stats)
@@ -430,7 +454,7 @@ class BatchWriter:
                     row["meta"] = {**row["meta"], "reply_to_missing": m.reply_to_ref}
                 row["reply_to_id"] = target
             rows.append(row)
-        conn.execute(insert(schema.messages), rows)
+        bulk_insert(conn, schema.messages, rows)
         stats.add("messages", "new", len(rows))
 
     def _update_messages(
