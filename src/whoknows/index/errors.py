@@ -1,0 +1,41 @@
+"""Errors of the search index, each with a stable code (see :mod:`whoknows.errors`)."""
+
+from __future__ import annotations
+
+from whoknows.errors import WhoknowsError
+
+
+class SearchIndexError(WhoknowsError):
+    """Base of index errors. Codes: ``index.missing``, ``index.corrupt``, ``index.stale``, ``index.error``."""
+
+    code = "index.error"
+    http_status = 503
+
+
+class IndexMissingError(SearchIndexError):
+    code = "index.missing"
+
+
+class IndexCorruptError(SearchIndexError):
+    code = "index.corrupt"
+
+
+class IndexStaleError(SearchIndexError):
+    """The index was built from an older state of the store than the caller's; rebuild or update it."""
+
+    code = "index.stale"
+
+
+class ExtraMissingError(SearchIndexError):
+    """An optional dependency (a ``pip install 'whoknows[EXTRA]'`` extra) is needed for this embedder."""
+
+    code = "index.extra_missing"
+    http_status = 501
+
+
+def extra_missing(extra: str, module: str, what: str) -> ExtraMissingError:
+    return ExtraMissingError(
+        f"{what} needs the optional extra '{extra}' (module '{module}' is not installed): "
+        f"pip install 'whoknows[{extra}]'",
+        details={"extra": extra, "module": module},
+    )

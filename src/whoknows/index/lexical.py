@@ -1,0 +1,101 @@
+"""BM25 over the index segments (numpy), with the permission filter applied to candidates before the top-k
+cut.
+
+Scoring is Okapi BM25 (k1=1.2, b=0.75) with Lucene's idf ``log(1 + (N - df + 0.5) / (df + 0.5))``; collection
+statistics (N, df, average length) are global over all segments. Per-posting impacts ``tf (k1+1) / (tf + k1 (1
+- b + b dl/avgdl))`` are computed once per segment and cached; a query then costs one gather-add per query
+term.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from whoknows.index.analyzer import analyze_query
+from whoknows.index.contract import NO_FILTER, Filters, Scored
+from whoknows.index.segment import FloatArray, Segment
+
+MAX_QUERY_TERMS = 64
+
+
+class SegmentSource(Protocol):
+    @property
+    def segments(self) -> Sequence[Segment]: ...
+
+
+def top_candidates(
+    seg: Segment, scores: FloatArray, rows: npt.NDArray[np.intp], k: int, filters: Filters
+) -> list[Scored]:
+    """The ``k`` best of ``rows`` (with their ``scores``) that the filters allow, as (doc id, score)."""
+    mask = seg.allowed(filters, rows)
+    if mask is not None:
+        rows, scores = rows[mask], scores[mask]
+    if len(rows) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        rows, scores = rows[part], scores[part]
+    return [Scored(int(seg.doc_ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)]
+
+
+class BM25Retriever:
+    """Lexical ranker conforming to :class:`whoknows.index.contract.Ranker`."""
+
+    def __init__(self, source: SegmentSource, k1: float = 1.2, b: float = 0.75) -> None:
+        self.source = source
+        self.k1, self.b = k1, b
+        self._impacts: dict[tuple[str, float], FloatArray] = {}
+
+    def _avgdl(self, segments: Sequence[Segment]) -> tuple[int, float]:
+        n = sum(len(s) for s in segments)
+        total = sum(int(np.asarray(s.lengths).sum(dtype=np.int64)) for s in segments)
+        return n, (total / n if n else 1.0)
+
+    def impacts(self, seg: Segment, avgdl: float) -> FloatArray:
+        key = (str(seg.path), round(avgdl, 3))
+        cached = self._impacts.get(key)
+        if cached is None:
+            for old in [k for k in self._impacts if k[0] == key[0]]:
+                del self._impacts[old]
+            tf = np.asarray(seg.tfs, dtype=np.float32)
+            norm = (1 - self.b) + self.b * np.asarray(seg.lengths, dtype=np.float32)[seg.postings] / avgdl
+            cached = (tf * (self.k1 + 1) / (tf + self.k1 * norm)).astype(np.float32)
+            self._impacts[key] = cached
+        return cached
+
+    def query_terms(self, query: str) -> Counter[str]:
+        return Counter(analyze_query(query)[: MAX_QUERY_TERMS * 4])
+
+    def rank(self, query: str, k: int, filters: Filters = NO_FILTER) -> list[Scored]:
+        segments = list(self.source.segments)
+        qterms = self.query_terms(query)
+        if k <= 0 or not qterms or filters.allows_nothing() or not segments:
+            return []
+        n_docs, avgdl = self._avgdl(segments)
+        df = Counter[str]()
+        for seg in segments:
+            for t in qterms:
+                tid = seg.term_index.get(t)
+                if tid is not None:
+                    df[t] += seg.df(tid)
+        # Keep the rarest terms of very long queries: they carry the meaning and bound the cost.
+        chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
+        idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
+        hits: list[Scored] = []
+        for seg in segments:
+            ids = [(seg.term_index[t], idf[t]) for t in chosen if t in seg.term_index]
+            if not ids:
+                continue
+            imp = self.impacts(seg, avgdl)
+            scores = np.zeros(len(seg), dtype=np.float32)
+            for tid, w in ids:
+                lo, hi = seg.indptr[tid], seg.indptr[tid + 1]
+                scores[seg.postings[lo:hi]] += w * imp[lo:hi]
+            rows = np.flatnonzero(scores)
+            hits.extend(top_candidates(seg, scores[rows], rows, k, filters))
+        hits.sort(key=lambda h: (-h.score, h.doc_id))
+        return hits[:k]
