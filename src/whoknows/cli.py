@@ -64,6 +64,32 @@ def progress_bar(description: str, total: int | None, *, enabled: bool = True) -
         yield lambda n: progress.advance(task, n)
 
 
+@contextmanager
+def stage_progress(*, enabled: bool = True) -> Iterator[Any]:
+    """A progress bar for multi-stage work: the callback takes (stage, done, total)."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not enabled,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+def data_dir() -> Path:
+    return settings().data_dir
+
+
 @app.callback()
 def main_options(
     db: Annotated[
@@ -99,9 +125,10 @@ def demo(
         Path | None,
         typer.Option(help="Where to write the planted ground truth (JSON). Default: next to the database."),
     ] = None,
+    index: Annotated[bool, typer.Option(help="Extract the corporate memory and build its index afterwards.")] = True,
     json_out: JsonOpt = False,
 ) -> None:
-    """Generate the demo sales organisation and load it into the database."""
+    """Generate the demo sales organisation, load it and build its corporate memory and index."""
     from whoknows.demo import DemoConfig, load_demo
     from whoknows.store import open_store
 
@@ -123,6 +150,13 @@ def demo(
         "seconds": round(elapsed, 2),
         "messages_per_second": round(result.messages / elapsed) if elapsed else None,
     }
+    derived = None
+    if index:
+        from whoknows.derive import reindex as derive_all
+
+        with stage_progress(enabled=not json_out) as update:
+            derived = derive_all(store, s.data_dir, progress=update)
+        summary["derived"] = derived.as_dict()
     if json_out:
         print_json(summary)
         return
@@ -133,7 +167,9 @@ def demo(
     )
     out.print(f"  planted ground truth: {result.truth_path}")
     out.print(f"  took {elapsed:.1f} s ({summary['messages_per_second']} messages/s)")
-    out.print("Next: [bold]whoknows status[/bold]")
+    if derived is not None:
+        _print_derived(derived.as_dict())
+    out.print('Next: [bold]whoknows status[/bold], [bold]whoknows ask "can we sign a BAA for HIPAA?"[/bold]')
 
 
 @app.command()
@@ -163,6 +199,9 @@ def import_(
     source: Annotated[str, typer.Argument(help="Format: slack, slack-chats, stackexchange, email, tickets, crm.")],
     path: Annotated[Path, typer.Argument(help="The export: a file, folder or zip.")],
     space_name: Annotated[str | None, typer.Option(help="Name for the space the export becomes.")] = None,
+    index: Annotated[
+        bool, typer.Option(help="Update the corporate memory and its index for what was imported.")
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Import an export (Slack, Stack Exchange, e-mail, tickets, CRM notes) into the database."""
@@ -183,7 +222,11 @@ def import_(
             progress=lambda batch, _stats: advance(len(batch.messages)),
         )
     issues = [str(i) for i in reader.issues] + result.warnings
-    data = {**result.as_dict(), "warnings": issues[:100], "warnings_total": len(issues)}
+    data: dict[str, Any] = {**result.as_dict(), "warnings": issues[:100], "warnings_total": len(issues)}
+    if index:
+        from whoknows.derive import refresh_after_import
+
+        data["derived"] = refresh_after_import(store, s.data_dir, result.import_id).as_dict()
     if json_out:
         print_json(data)
         return
@@ -197,6 +240,89 @@ def import_(
         err.print(f"[yellow]warning:[/yellow] {line}")
     if len(issues) > 20:
         err.print(f"[yellow]… {len(issues) - 20} more warnings (use --json to see 100)[/yellow]")
+    if "derived" in data:
+        _print_derived(data["derived"])
+
+
+@app.command()
+def reindex(json_out: JsonOpt = False) -> None:
+    """Rebuild everything derived from the store: Q&A extraction (corporate memory) and its search index."""
+    from whoknows.derive import reindex as derive_all
+    from whoknows.store import open_store
+
+    s = settings()
+    store = open_store(s, create=False)
+    with stage_progress(enabled=not json_out) as update:
+        stats = derive_all(store, s.data_dir, progress=update)
+    if json_out:
+        print_json(stats.as_dict())
+    else:
+        _print_derived(stats.as_dict())
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in your own words.")],
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Ask as this person (e-mail, @handle, name or #id): their private spaces are searched too. "
+            "Without it only public spaces are searched.",
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many solutions and similar questions.")] = 5,
+    json_out: JsonOpt = False,
+) -> None:
+    """Answer a question from the corporate memory: past solutions with citations, and similar questions."""
+    from whoknows.memory.ask import ask as ask_memory
+    from whoknows.store import open_store
+
+    s = settings()
+    store = open_store(s, create=False)
+    asker = store.find_person(as_) if as_ else None
+    result = ask_memory(store, s.data_dir, question, asker_id=asker.id if asker else None, k=k)
+    if json_out:
+        print_json(result.as_dict())
+        return
+    for line in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {line}")
+    who = f"as {asker.name}" if asker else "public spaces only (use --as to include your private spaces)"
+    out.print(f"[bold]{question}[/bold]  [dim]({who}; {result.took_ms:.0f} ms)[/dim]")
+    if result.reason:
+        out.print(f"  {result.reason}")
+    for i, hit in enumerate(result.solutions, 1):
+        solver = hit.solved_by.name if hit.solved_by else "unknown"
+        dept = f", {hit.solved_by.department}" if hit.solved_by and hit.solved_by.department else ""
+        out.print(f"\n[bold]{i}. {hit.question}[/bold]", highlight=False)
+        out.print(f"   [green]{hit.solution}[/green]", highlight=False)
+        out.print(
+            f"   — {solver}{dept}, {(hit.asked_at or '')[:10]} in {hit.space}; confidence {hit.confidence:.2f}"
+            f"{f'; {len(hit.duplicates)} similar folded' if hit.duplicates else ''}",
+            highlight=False,
+        )
+        if hit.link:
+            out.print(f"   {hit.link}", highlight=False)
+    if result.similar:
+        out.print("\n[bold]Similar questions without a recorded solution[/bold]")
+        for hit in result.similar:
+            asker_name = hit.asked_by.name if hit.asked_by else "unknown"
+            out.print(f"   • {hit.question} ({asker_name}, {(hit.asked_at or '')[:10]}, {hit.space})", highlight=False)
+
+
+def _print_derived(data: dict[str, Any]) -> None:
+    memory, index = data.get("memory", {}), data.get("index", {})
+    if memory:
+        out.print(
+            f"  memory: {memory.get('questions', 0):,} questions, {memory.get('solved', 0):,} with a solution, "
+            f"from {memory.get('threads', 0):,} threads"
+        )
+    if index:
+        if "documents" in index:
+            vec = "BM25 + vectors" if index.get("vectors") else "BM25"
+            out.print(f"  index: {index['documents']:,} documents ({vec}) at {index['path']}")
+        else:
+            out.print(f"  index: {index.get('added', 0):,} documents added, {index.get('deleted', 0):,} removed")
 
 
 people_app = typer.Typer(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whoknows.demo import text
-from whoknows.demo.catalog import COMPANY, DEPARTMENTS, SILO_DEPARTMENT, TOPICS, Topic
+from whoknows.demo.catalog import COMPANY, DEPARTMENTS, DOMAIN, SILO_DEPARTMENT, TOPICS, Topic
 from whoknows.demo.org import TZ_OFFSET, DemoPerson, askers_for, build_people, plant_experts
 from whoknows.model import (
     Alias,
@@ -230,7 +230,7 @@ class DemoGenerator:
                 spec.external_id,
                 title,
                 when,
-                url=f"https://demo.{self.source.split(':')[0]}.example/{ext}",
+                url=f"https://chat.{DOMAIN}/archives/{ext}",
                 meta=meta or {},
             )
         )

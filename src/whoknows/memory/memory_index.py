@@ -1,0 +1,118 @@
+"""The search index over the corporate memory: one document per extracted question (with its best solution).
+
+The index is derived from the ``qa_pairs`` rows and can be rebuilt from them at any time
+(:func:`build_memory_index`); an import keeps it current with :func:`sync_threads`. Its manifest records a
+fingerprint of the store (:func:`store_fingerprint`), so a reader can tell when it is older than the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from whoknows.index import Doc, SearchIndex, SearchIndexError
+from whoknows.index.embedders.static import train_static
+from whoknows.store import Store, schema
+
+#: Characters of a solution's message text that go into the indexed document.
+SOLUTION_CHARS = 2_000
+#: Documents sampled to train the static embedder (it learns from the organisation's own text).
+TRAIN_SAMPLE = 200_000
+PAGE = 5_000
+
+
+def index_path(data_dir: Path) -> Path:
+    return data_dir / "index" / "memory"
+
+
+def store_fingerprint(store: Store) -> dict[str, Any]:
+    """What the memory index must agree with: the Q&A pairs and the newest message it has seen."""
+    qp, m = schema.qa_pairs, schema.messages
+    with store.read() as conn:
+        pairs, max_q = conn.execute(select(func.count(), func.max(qp.c.question_id))).one()
+        max_m = conn.execute(select(func.max(m.c.id))).scalar()
+    return {"pairs": int(pairs or 0), "max_question_id": int(max_q or 0), "max_message_id": int(max_m or 0)}
+
+
+def pair_docs(conn: Connection, question_ids: Sequence[int] | None = None) -> Iterator[Doc]:
+    """Index documents for the given pairs (all pairs when None): question text + best solution text."""
+    qp, qs, m = schema.qa_pairs, schema.qa_solutions, schema.messages
+    best = select(qs.c.question_id, m.c.text).join(m, m.c.id == qs.c.message_id).where(qs.c.rank == 1).subquery()
+    base = select(qp.c.question_id, qp.c.question_text, qp.c.space_id, qp.c.created_at, best.c.text).outerjoin(
+        best, best.c.question_id == qp.c.question_id
+    )
+    if question_ids is not None:
+        ids = sorted(question_ids)
+        chunks = [ids[i : i + 900] for i in range(0, len(ids), 900)]
+        queries = [base.where(qp.c.question_id.in_(c)) for c in chunks]
+    else:
+        queries = [base.order_by(qp.c.question_id)]
+    for query in queries:
+        for qid, question, space_id, created, solution in conn.execute(query):
+            text = question if not solution else f"{question}\n{solution[:SOLUTION_CHARS]}"
+            when = created.replace(tzinfo=created.tzinfo or UTC).timestamp() if created else None
+            yield Doc(int(qid), text, int(space_id), "solved" if solution else "open", when)
+
+
+def build_memory_index(
+    store: Store, path: Path, *, progress: Callable[[int], None] | None = None, vectors: bool = True
+) -> SearchIndex:
+    """(Re)build the memory index at ``path`` from the store: BM25 plus vectors from a static embedder trained
+    on the organisation's own Q&A text (lexical only when there is too little text to train one)."""
+    fingerprint = store_fingerprint(store)
+    embedder = None
+    if vectors and fingerprint["pairs"]:
+        with store.read() as conn:
+            step = max(1, fingerprint["pairs"] // TRAIN_SAMPLE)
+            sample = [d.text for i, d in enumerate(pair_docs(conn)) if i % step == 0]
+        try:
+            embedder = train_static(sample)
+        except SearchIndexError as exc:
+            if exc.code != "index.corpus_too_small":
+                raise
+    with store.read() as conn:
+        return SearchIndex.build(path, pair_docs(conn), embedder, fingerprint=fingerprint, progress=progress)
+
+
+def sync_threads(
+    store: Store, index: SearchIndex, thread_ids: Sequence[int], previous: Sequence[int]
+) -> dict[str, int]:
+    """Bring the index in line with the pairs of ``thread_ids`` after they were re-extracted.
+
+    ``previous`` are the question ids those threads had before (see :func:`question_ids_of`); pairs that no
+    longer exist are deleted from the index (their text leaves the index files), the current ones are added
+    or replaced.
+    """
+    with store.read() as conn:
+        current = question_ids_of(conn, thread_ids)
+        docs = list(pair_docs(conn, current)) if current else []
+    gone = sorted(set(previous) - set(current))
+    fingerprint = store_fingerprint(store)
+    deleted = index.delete(gone, fingerprint=fingerprint) if gone else 0
+    added = index.add(docs, fingerprint=fingerprint) if docs else 0
+    if not gone and not docs:
+        index.add([], fingerprint=fingerprint)
+    return {"added": added, "deleted": deleted}
+
+
+def question_ids_of(conn: Connection, thread_ids: Sequence[int]) -> list[int]:
+    qp = schema.qa_pairs
+    ids = sorted(set(thread_ids))
+    out: list[int] = []
+    for i in range(0, len(ids), 900):
+        out += [
+            int(q) for q in conn.execute(select(qp.c.question_id).where(qp.c.thread_id.in_(ids[i : i + 900]))).scalars()
+        ]
+    return out
+
+
+def threads_of_import(conn: Connection, import_id: int) -> list[int]:
+    """Threads an import created or changed (its own threads and threads that got messages from it)."""
+    t, m = schema.threads, schema.messages
+    ids = set(conn.execute(select(t.c.id).where(t.c.import_id == import_id)).scalars())
+    ids |= set(conn.execute(select(m.c.thread_id).where(m.c.import_id == import_id).distinct()).scalars())
+    return sorted(int(i) for i in ids)
