@@ -310,8 +310,90 @@ def ask(
             out.print(f"   • {hit.question} ({asker_name}, {(hit.asked_at or '')[:10]}, {hit.space})", highlight=False)
 
 
+@app.command()
+def experts(
+    question: Annotated[str, typer.Argument(help="The question, in your own words.")],
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Ask as this person: evidence from their private spaces counts too. Without it only public "
+            "spaces are used.",
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many people.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rank the colleagues most likely to answer a question well, each with the evidence why."""
+    from whoknows.derive import expertise_path
+    from whoknows.expertise import find_experts
+    from whoknows.store import open_store
+
+    s = settings()
+    store = open_store(s, create=False)
+    asker = store.find_person(as_) if as_ else None
+    result = find_experts(store, question, asker_id=asker.id if asker else None, k=k, path=expertise_path(s.data_dir))
+    if json_out:
+        print_json(result.as_dict())
+        return
+    if result.stale:
+        err.print("[yellow]warning:[/yellow] the expertise model is older than the database; run `whoknows reindex`")
+    out.print(f"[bold]{question}[/bold]  [dim]({f'as {asker.name}' if asker else 'public spaces only'})[/dim]")
+    if not result.experts:
+        out.print(f"  nobody found: {result.reason}")
+    for e in result.experts:
+        out.print(
+            f"\n[bold]{e.rank}. {e.name}[/bold] ({e.department or 'no department'}) score {e.score:.2f}",
+            highlight=False,
+        )
+        top = ", ".join(f"{name} {value:+.2f}" for name, value in list(e.signals.items())[:3])
+        if top:
+            out.print(f"   why: {top}", highlight=False)
+        for ev in e.evidence[:3]:
+            out.print(
+                f"   • {ev.snippet[:160]} [dim]({'; '.join(ev.why)}{', ' + ev.url if ev.url else ''})[/dim]",
+                highlight=False,
+            )
+
+
+@app.command("profile")
+def profile_cmd(
+    person: Annotated[str, typer.Argument(help="E-mail, @handle, full name or #id.")],
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="View as this person (yourself: your full inferred profile). Without it: public evidence only."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """What whoknows thinks a person knows, with the evidence, as the viewer may see it."""
+    from whoknows.derive import expertise_path
+    from whoknows.expertise import profile
+    from whoknows.store import open_store
+
+    s = settings()
+    store = open_store(s, create=False)
+    viewer = store.find_person(as_) if as_ else None
+    result = profile(store, person, viewer_id=viewer.id if viewer else None, path=expertise_path(s.data_dir))
+    if json_out:
+        print_json(result.as_dict())
+        return
+    out.print(f"[bold]#{result.person_id} {result.name}[/bold] ({result.department or 'no department'})")
+    if result.reason:
+        out.print(f"  {result.reason}")
+    stats = ", ".join(f"{k}: {v}" for k, v in result.stats.items() if not isinstance(v, dict | list))
+    if stats:
+        out.print(f"  {stats}", highlight=False)
+    for t in result.topics:
+        out.print(f"  • [bold]{t.term}[/bold] ({t.messages} messages)", highlight=False)
+        for ev in t.evidence[:2]:
+            out.print(f"      {ev.snippet[:140]} [dim]({'; '.join(ev.why)})[/dim]", highlight=False)
+
+
 def _print_derived(data: dict[str, Any]) -> None:
     memory, index = data.get("memory", {}), data.get("index", {})
+    expertise = data.get("expertise", {})
     if memory:
         out.print(
             f"  memory: {memory.get('questions', 0):,} questions, {memory.get('solved', 0):,} with a solution, "
@@ -323,6 +405,11 @@ def _print_derived(data: dict[str, Any]) -> None:
             out.print(f"  index: {index['documents']:,} documents ({vec}) at {index['path']}")
         else:
             out.print(f"  index: {index.get('added', 0):,} documents added, {index.get('deleted', 0):,} removed")
+    if expertise:
+        out.print(
+            f"  expertise: {expertise.get('people', 0):,} people, fitted on "
+            f"{expertise.get('training_questions', 0):,} past questions at {expertise.get('path')}"
+        )
 
 
 people_app = typer.Typer(

@@ -1,4 +1,4 @@
-"""Deriving everything from the store: the corporate memory (Q&A pairs) and its search index.
+"""Deriving everything from the store: the corporate memory (Q&A pairs), its search index, the expertise model.
 
 ``reindex`` rebuilds all of it from scratch (one command: ``whoknows reindex``); ``refresh_after_import``
 updates only what an import touched, so a new export is searchable as soon as it is imported.
@@ -31,14 +31,43 @@ StageProgress = Callable[[str, int, int | None], None]
 class DeriveStats:
     memory: dict[str, Any] = field(default_factory=dict)
     index: dict[str, Any] = field(default_factory=dict)
+    expertise: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"memory": self.memory, "index": self.index, "seconds": round(self.seconds, 2)}
+        return {
+            "memory": self.memory,
+            "index": self.index,
+            "expertise": self.expertise,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def expertise_path(data_dir: Path) -> Path:
+    return data_dir / "expertise"
+
+
+def _build_expertise(store: Store, data_dir: Path, progress: StageProgress | None) -> dict[str, Any]:
+    from whoknows.expertise import build_expertise
+
+    t0 = time.perf_counter()
+
+    def stage(name: str, n: int) -> None:
+        if progress is not None:
+            progress(f"expertise: {name}", n, None)
+
+    model = build_expertise(store, expertise_path(data_dir), progress=stage)
+    manifest = model.manifest
+    return {
+        "path": str(expertise_path(data_dir)),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "training_questions": manifest.get("training_questions"),
+        "people": manifest.get("people"),
+    }
 
 
 def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = None) -> DeriveStats:
-    """Re-extract every thread's questions and solutions, then rebuild the memory search index."""
+    """Re-extract every thread's questions and solutions, rebuild the memory search index and the expertise model."""
     started = time.perf_counter()
     stats = DeriveStats()
     total_threads = store.counts()["threads"]
@@ -50,13 +79,10 @@ def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = No
     memory = rebuild_memory(store, progress=memory_progress)
     stats.memory = memory.as_dict()
     path = index_path(data_dir)
-    indexed = 0
 
-    def index_progress(n: int) -> None:
-        nonlocal indexed
-        indexed += n
+    def index_progress(done: int) -> None:  # the index reports documents done so far
         if progress is not None:
-            progress("building the search index", indexed, memory.questions)
+            progress("building the search index", done, memory.questions)
 
     t0 = time.perf_counter()
     index = build_memory_index(store, path, progress=index_progress)
@@ -67,6 +93,7 @@ def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = No
         "seconds": round(time.perf_counter() - t0, 2),
         "bytes": _size(path),
     }
+    stats.expertise = _build_expertise(store, data_dir, progress)
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -89,6 +116,8 @@ def refresh_after_import(store: Store, data_dir: Path, import_id: int) -> Derive
         stats.index = {"path": str(path), "documents": len(index), "rebuilt": True}
     else:
         stats.index = {"path": str(path), **sync_threads(store, index, threads, previous)}
+    # The expertise model learns from the whole history (who answered what, half-life, weights): rebuilt.
+    stats.expertise = _build_expertise(store, data_dir, None)
     stats.seconds = time.perf_counter() - started
     return stats
 

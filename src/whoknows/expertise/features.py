@@ -1,0 +1,271 @@
+"""Features of (question, candidate person) pairs: document voting, person profile, reception, help graph,
+activity and recency. Every feature is computed under one :class:`~whoknows.index.Filters`: the asker's readable
+spaces, and for training an ``until`` time (the moment a past question was asked), so that training features
+see exactly what a live question would have seen.
+
+* **Voting** (Balog's Model 2 / Macdonald & Ounis' voting model): BM25 retrieves the top messages for the
+  question (the search index's own :class:`~whoknows.index.lexical.BM25Retriever`); each message votes for its
+  author with its score divided by the best score. Votes are split by role (answers, other replies, own
+  questions), by reception (accepted or thanked answers), by recency and by source type, so that the learned
+  combination weighs them.
+* **Profile** (Balog's Model 1): BM25 over one virtual document per person, the concatenation of their answers
+  the asker may read, computed from the index postings (term frequencies summed per author).
+* **Priors**: answers, acceptance, votes and reactions, distinct askers helped, decayed activity, idle time,
+  questions asked, PageRank authority on the asker -> answerer graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from whoknows.expertise.evidence import ANSWER, COMMENT, MESSAGE, QUESTION, ROLES
+from whoknows.expertise.graph import pagerank
+from whoknows.expertise.recency import DAY
+from whoknows.expertise.table import F64, EvidenceTable
+from whoknows.index import Filters, SearchIndex
+from whoknows.index.analyzer import analyze_query
+from whoknows.index.segment import Segment
+
+VOTE_DEPTH = 300
+#: People whose profile matches best join the candidates even when none of their messages is in the top votes.
+PROFILE_DEPTH = 100
+#: The most active answerers (recency-decayed) who join the candidates of a question that has evidence.
+PRIOR_DEPTH = 30
+K1, B = 1.2, 0.75
+BASE_FEATURES = (
+    "vote_sum",
+    "vote_max",
+    "vote_n",
+    "vote_good",
+    "vote_recent",
+    "vote_other",
+    "vote_question",
+    "profile",
+    "answers",
+    "accepted",
+    "accept_rate",
+    "pos_score",
+    "askers",
+    "decayed",
+    "days_idle",
+    "questions",
+    "pagerank",
+)
+PAGERANK_CHECKPOINTS = 16
+
+
+@dataclass
+class QueryFeatures:
+    cand: npt.NDArray[np.int64]  # person indices
+    x: F64  # len(cand) x len(names)
+    names: tuple[str, ...]
+    #: Per candidate index: (table row, normalised score) of the messages that voted for them, best first.
+    votes: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    raw: dict[str, F64] = field(default_factory=dict)  # per candidate: vote_combsum, vote_expcombmnz, profile
+
+    def column(self, name: str) -> F64:
+        return self.x[:, self.names.index(name)]
+
+
+class FeatureExtractor:
+    def __init__(
+        self,
+        table: EvidenceTable,
+        index: SearchIndex,
+        eligible: npt.NDArray[np.bool_],
+        half_life: float,
+        source_kinds: list[str],
+    ) -> None:
+        self.table, self.index, self.eligible, self.half_life = table, index, eligible, half_life
+        self.source_kinds = source_kinds
+        self.names = BASE_FEATURES + tuple(f"vote_src_{k}" for k in source_kinds)
+        self._seg_authors: dict[str, npt.NDArray[np.int64]] = {}
+        self._pagerank: dict[float | None, F64] = {}
+        if table.doc_len is None:  # before any aggregate is cached
+            lengths = np.zeros(len(table))
+            for seg in index.segments:
+                rows = table.rows_of(np.asarray(seg.doc_ids))
+                ok = rows >= 0
+                lengths[rows[ok]] = np.asarray(seg.lengths)[ok]
+            table.doc_len = lengths
+        n = len(table)
+        self._checkpoints = (
+            np.quantile(table.time, np.linspace(0, 1, PAGERANK_CHECKPOINTS + 1)[1:]) if n else np.zeros(0)
+        )
+
+    # -- profile model (Model 1) ----------------------------------------------------------------------------
+    def _authors(self, seg: Segment) -> npt.NDArray[np.int64]:
+        got = self._seg_authors.get(seg.name)
+        if got is None:
+            rows = self.table.rows_of(np.asarray(seg.doc_ids))
+            got = np.where(rows >= 0, self.table.author[np.maximum(rows, 0)], -1).astype(np.int64)
+            self._seg_authors[seg.name] = got
+        return got
+
+    def _profile_lengths(self, filters: Filters) -> F64:
+        """Length (indexed terms) of every person's answer profile under ``filters``."""
+        plain = Filters(spaces=filters.spaces, since=filters.since, until=filters.until)
+        return self.table.stats(plain, self.half_life)["answer_len"]
+
+    def profile_scores(self, query: str, filters: Filters) -> F64:
+        """BM25 of every person's answer profile (zeros for people without matching answers)."""
+        p = self.table.n_people
+        fl = Filters(spaces=filters.spaces, kinds=frozenset({ROLES[ANSWER]}), since=filters.since, until=filters.until)
+        terms = Counter(analyze_query(query))
+        out = np.zeros(p)
+        if not terms or fl.allows_nothing():
+            return out
+        lengths = self._profile_lengths(fl)
+        have = lengths > 0
+        n_docs = int(have.sum())
+        if not n_docs:
+            return out
+        norm = K1 * ((1 - B) + B * lengths / lengths[have].mean())
+        for term, qtf in terms.items():
+            ptf = np.zeros(p)
+            for seg in self.index.segments:
+                tid = seg.term_index.get(term)
+                if tid is None:
+                    continue
+                lo, hi = int(seg.indptr[tid]), int(seg.indptr[tid + 1])
+                rows = np.asarray(seg.postings[lo:hi], dtype=np.intp)
+                authors = self._authors(seg)[rows]
+                mask = seg.allowed(fl, rows)
+                ok = authors >= 0 if mask is None else mask & (authors >= 0)
+                ptf += np.bincount(authors[ok], weights=np.asarray(seg.tfs[lo:hi], dtype=np.float64)[ok], minlength=p)
+            df = int((ptf > 0).sum())
+            if not df:
+                continue
+            idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            out += qtf * idf * ptf * (K1 + 1) / (ptf + norm)
+        return out
+
+    def best_messages(self, query: str, filters: Filters, person: int, n: int) -> list[tuple[int, float]]:
+        """(table row, score) of ``person``'s answers that match ``query`` best (evidence for a profile match)."""
+        fl = Filters(spaces=filters.spaces, kinds=frozenset({ROLES[ANSWER]}), since=filters.since, until=filters.until)
+        scores: dict[int, float] = {}
+        for term in set(analyze_query(query)):
+            for seg in self.index.segments:
+                tid = seg.term_index.get(term)
+                if tid is None:
+                    continue
+                lo, hi = int(seg.indptr[tid]), int(seg.indptr[tid + 1])
+                rows = np.asarray(seg.postings[lo:hi], dtype=np.intp)
+                mine = self._authors(seg)[rows] == person
+                mask = seg.allowed(fl, rows)
+                if mask is not None:
+                    mine &= mask
+                idf = math.log(1 + len(self.table) / (hi - lo))
+                table_rows = self.table.rows_of(np.asarray(seg.doc_ids)[rows[mine]])
+                for r, tf in zip(table_rows.tolist(), np.asarray(seg.tfs[lo:hi])[mine].tolist(), strict=True):
+                    scores[r] = scores.get(r, 0.0) + idf * tf / (tf + K1)
+        return sorted(scores.items(), key=lambda rs: -rs[1])[:n]
+
+    # -- graph ----------------------------------------------------------------------------------------------
+    def pagerank(self, until: float | None) -> F64:
+        """Authority as of the last checkpoint before ``until`` (all evidence when ``until`` is None)."""
+        key: float | None = None
+        if until is not None and len(self._checkpoints):
+            i = int(np.searchsorted(self._checkpoints, until, side="right")) - 1
+            key = float(self._checkpoints[i]) if i >= 0 else -math.inf
+            if i == len(self._checkpoints) - 1:
+                key = None
+        got = self._pagerank.get(key)
+        if got is None:
+            src, dst = self.table.help_edges(Filters(until=key) if key is not None else Filters())
+            got = pagerank(src, dst, self.table.n_people) * max(self.table.n_people, 1)
+            self._pagerank[key] = got
+        return got
+
+    # -- all features ---------------------------------------------------------------------------------------
+    def extract(
+        self, query: str, filters: Filters, *, asker: int = -1, depth: int = VOTE_DEPTH, extra: list[int] | None = None
+    ) -> QueryFeatures:
+        t = self.table
+        hits = self.index.lexical.rank(query, depth, filters)
+        rows = t.rows_of([h.doc_id for h in hits]) if hits else np.zeros(0, dtype=np.int64)
+        scores = np.array([h.score for h in hits], dtype=np.float64)
+        keep = rows >= 0
+        rows, scores = rows[keep], scores[keep]
+        if len(scores):
+            scores = scores / scores.max()
+        authors = t.author[rows].astype(np.int64)
+        roles = t.role[rows]
+        contrib = np.isin(roles, (ANSWER, COMMENT, MESSAGE)) & (authors >= 0)
+        cand_set = {int(a) for a in authors[contrib] if self.eligible[a] and a != asker}
+        prof_all = self.profile_scores(query, filters)
+        matched = np.flatnonzero((prof_all > 0) & self.eligible)
+        if len(matched) > PROFILE_DEPTH:
+            matched = matched[np.argpartition(-prof_all[matched], PROFILE_DEPTH - 1)[:PROFILE_DEPTH]]
+        cand_set.update(int(a) for a in matched if a != asker)
+        st = t.stats(Filters(spaces=filters.spaces, since=filters.since, until=filters.until), self.half_life)
+        if cand_set and PRIOR_DEPTH:  # the most active recent answerers compete too (never alone: no evidence)
+            active = np.flatnonzero((st["answers"] > 0) & self.eligible)
+            for prior in (st["decayed"], st["answers"], self.pagerank(filters.until)):
+                best = active
+                if len(active) > PRIOR_DEPTH:
+                    best = active[np.argpartition(-prior[active], PRIOR_DEPTH - 1)[:PRIOR_DEPTH]]
+                cand_set.update(int(a) for a in best if a != asker)
+        cand_set.update(int(a) for a in (extra or []) if 0 <= a < t.n_people)
+        cand = np.array(sorted(cand_set), dtype=np.int64)
+        names = self.names
+        x = np.zeros((len(cand), len(names)))
+        qf = QueryFeatures(cand, x, names)
+        if not len(cand):
+            return qf
+        pos = np.full(t.n_people, -1, dtype=np.int64)
+        pos[cand] = np.arange(len(cand))
+        ref = filters.until if filters.until is not None else (float(t.time[-1]) if len(t) else 0.0)
+        decay = np.exp2(-(ref - t.time[rows]) / self.half_life) if math.isfinite(self.half_life) else np.ones(len(rows))
+        good = t.accepted[rows] | t.thanked[rows]
+        c = len(cand)
+
+        def vote(sel: npt.NDArray[np.bool_], w: F64) -> F64:
+            sel = sel & (authors >= 0)
+            p = pos[authors[sel]]
+            ok = p >= 0
+            return np.bincount(p[ok], weights=w[sel][ok], minlength=c).astype(np.float64)
+
+        is_ans = roles == ANSWER
+        combsum = vote(is_ans, scores)
+        col = names.index
+        x[:, col("vote_sum")] = np.log1p(combsum)
+        vmax = np.zeros(c)
+        sel = is_ans & (authors >= 0) & (pos[np.maximum(authors, 0)] >= 0)
+        np.maximum.at(vmax, pos[authors[sel]], scores[sel])
+        x[:, col("vote_max")] = vmax
+        n_votes = vote(is_ans, np.ones(len(rows)))
+        x[:, col("vote_n")] = np.log1p(n_votes)
+        x[:, col("vote_good")] = np.log1p(vote(is_ans & good, scores))
+        x[:, col("vote_recent")] = np.log1p(vote(is_ans, scores * decay))
+        x[:, col("vote_other")] = np.log1p(vote(np.isin(roles, (COMMENT, MESSAGE)), scores))
+        x[:, col("vote_question")] = np.log1p(vote(roles == QUESTION, scores))
+        for kind in self.source_kinds:
+            code = t.kind_names.index(kind) if kind in t.kind_names else -99
+            x[:, col(f"vote_src_{kind}")] = np.log1p(vote(is_ans & (t.skind[rows] == code), scores))
+        prof = prof_all[cand]
+        x[:, col("profile")] = prof / prof.max() if prof.max() > 0 else 0.0
+        answers = st["answers"][cand]
+        x[:, col("answers")] = np.log1p(answers)
+        x[:, col("accepted")] = np.log1p(st["accepted"][cand])
+        x[:, col("accept_rate")] = (st["accepted"][cand] + 1.0) / (answers + 2.0)
+        x[:, col("pos_score")] = np.log1p(st["pos_score"][cand])
+        x[:, col("askers")] = np.log1p(st["askers"][cand])
+        x[:, col("decayed")] = np.log1p(st["decayed"][cand])
+        idle = (ref - st["last_seen"][cand]) / DAY
+        x[:, col("days_idle")] = np.log1p(np.nan_to_num(np.maximum(idle, 0.0), nan=3650.0))
+        x[:, col("questions")] = np.log1p(st["questions"][cand])
+        x[:, col("pagerank")] = np.log(np.maximum(self.pagerank(filters.until)[cand], 1e-6))
+        qf.raw["vote_combsum"] = combsum
+        qf.raw["vote_expcombmnz"] = n_votes * vote(is_ans, np.exp(scores))
+        qf.raw["profile"] = prof
+        for r, s in zip(rows.tolist(), scores.tolist(), strict=True):
+            a = int(t.author[r])
+            if a >= 0 and pos[a] >= 0 and t.role[r] in (ANSWER, COMMENT, MESSAGE):
+                qf.votes.setdefault(int(pos[a]), []).append((r, s))
+        return qf

@@ -1,0 +1,156 @@
+"""``find_experts``: who is most likely to answer a question well, with the messages that show why.
+
+Freshness: rankings come from the precomputed model folder (rebuild it with :func:`build_expertise`, or use
+``on_stale="rebuild"``), but *people* are always checked against the current store: someone erased, merged
+away, opted out or marked as a bot since the build never appears. Evidence messages are re-read from the store
+at answer time, so an erased message is never shown either.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from whoknows.expertise import rows as store_rows
+from whoknows.expertise.bundle import ExpertiseModel
+from whoknows.expertise.evidence import ROLES
+from whoknows.expertise.features import QueryFeatures
+from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, iso, query_words, snippet, why
+from whoknows.index import Filters
+from whoknows.index.analyzer import analyze_query
+from whoknows.settings import default_data_dir
+from whoknows.store import Store
+
+OnStale = Literal["use", "error", "rebuild"]
+EVIDENCE_PER_EXPERT = 3
+#: How often (seconds) an open model re-checks the store fingerprint.
+STALE_CHECK_SECONDS = 10.0
+_open_models: dict[str, tuple[ExpertiseModel, float, bool]] = {}
+
+
+def default_path() -> Path:
+    return default_data_dir() / "expertise"
+
+
+def open_model(
+    store: Store, path: str | Path | None = None, *, on_stale: OnStale = "use"
+) -> tuple[ExpertiseModel, bool]:
+    """The model at ``path`` (opened once per process and reused) and whether it is stale."""
+    from whoknows.expertise.build import build_expertise
+
+    p = Path(path) if path is not None else default_path()
+    key = f"{store.url}|{p.resolve()}"
+    cached = _open_models.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < STALE_CHECK_SECONDS:
+        model, stale = cached[0], cached[2]
+    else:
+        model = cached[0] if cached is not None else ExpertiseModel.open(p)
+        fp = store_rows.fingerprint(store)
+        if model.is_stale(fp) and cached is not None:  # the folder may have been rebuilt by another process
+            model = ExpertiseModel.open(p)
+        stale = model.is_stale(fp)
+        if stale and on_stale == "error":
+            model.require_fresh(fp)
+        if stale and on_stale == "rebuild":
+            model, stale = build_expertise(store, p), False
+        _open_models[key] = (model, now, stale)
+    return model, stale
+
+
+def find_experts(
+    store: Store,
+    question: str,
+    *,
+    asker_id: int | None = None,
+    k: int = 10,
+    path: str | Path | None = None,
+    model: ExpertiseModel | None = None,
+    on_stale: OnStale = "use",
+) -> ExpertResult:
+    """Rank the people most likely to answer ``question`` well, as ``asker_id`` (``None``: public spaces only).
+
+    Evidence comes only from spaces the asker may read. With no evidence the result is empty and ``reason``
+    says why; it never falls back to people unrelated to the question.
+    """
+    stale = False
+    if model is None:
+        model, stale = open_model(store, path, on_stale=on_stale)
+    result = ExpertResult(question=question, experts=[], asker_id=asker_id, stale=stale)
+    if not question.strip():
+        result.reason = "the question is empty"
+        return result
+    if not analyze_query(question):
+        result.reason = "the question has no searchable words"
+        return result
+    filters = Filters.of(spaces=store.readable_space_ids(asker_id))
+    table = model.table
+    qf = model.extractor.extract(question, filters, asker=table.person_index(asker_id))
+    if not len(qf.cand):
+        result.reason = f"no one has written about {_gist(question)!r} in the spaces you can read"
+        return result
+    scores = model.ranker.score(qf)
+    order = np.lexsort((table.person_ids[qf.cand], -scores))
+    # Only people whose own words match the question are shown (prior-only candidates have no evidence).
+    order = order[(qf.column("vote_n")[order] > 0) | (qf.column("profile")[order] > 0)]
+    live = store_rows.people(store, [int(table.person_ids[qf.cand[i]]) for i in order[: 3 * k + 10]])
+    experts: list[Expert] = []
+    for i in order[: 3 * k + 10]:
+        pid = int(table.person_ids[qf.cand[i]])
+        person = live.get(pid)
+        if person is None or person.opted_out or person.is_bot or pid == asker_id:
+            continue
+        contrib = model.model.contributions(qf.x[i : i + 1])[0]
+        top = np.argsort(-contrib)[:3]
+        signals = {qf.names[j]: round(float(contrib[j]), 3) for j in top if contrib[j] > 0}
+        experts.append(Expert(pid, person.name, person.department, len(experts) + 1, float(scores[i]), [], signals))
+        if len(experts) >= k:
+            break
+    _attach_evidence(store, model, qf, experts, question, filters)
+    experts = [e for e in experts if e.evidence]
+    for rank, e in enumerate(experts, start=1):
+        e.rank = rank
+    result.experts = experts
+    if not experts:
+        result.reason = f"no one you may see has written about {_gist(question)!r}"
+    return result
+
+
+def _gist(question: str) -> str:
+    words = " ".join(question.split())
+    return words if len(words) <= 60 else words[:57] + "…"
+
+
+def _attach_evidence(
+    store: Store, model: ExpertiseModel, qf: QueryFeatures, experts: list[Expert], question: str, filters: Filters
+) -> None:
+    t = model.table
+    pos = {int(t.person_ids[c]): j for j, c in enumerate(qf.cand.tolist())}
+    chosen: dict[int, list[int]] = {}
+    for e in experts:
+        votes = qf.votes.get(pos[e.person_id], [])
+        if not votes:  # matched by profile only: their best-matching answers
+            votes = model.extractor.best_messages(
+                question, filters, int(qf.cand[pos[e.person_id]]), EVIDENCE_PER_EXPERT
+            )
+        ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
+        chosen[e.person_id] = [r for r, _ in ranked[:EVIDENCE_PER_EXPERT]]
+    texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])
+    words = query_words(question)
+    for e in experts:
+        items = []
+        for r in chosen[e.person_id]:
+            mid = int(t.msg_id[r])
+            found = texts.get(mid)
+            if found is None or (filters.spaces is not None and found[2] not in filters.spaces):
+                continue  # erased since the build, or not readable (defensive: retrieval is already filtered)
+            reasons = why(
+                ROLES[int(t.role[r])], bool(t.accepted[r]), bool(t.thanked[r]), int(t.score[r]), int(t.reactions[r])
+            )
+            items.append(
+                EvidenceItem(mid, snippet(found[0], words), found[1], reasons, iso(float(t.time[r])), found[2])
+            )
+        e.evidence = items

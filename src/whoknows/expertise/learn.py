@@ -1,0 +1,163 @@
+"""The learned combination: a linear pairwise ranking model (RankNet-style logistic loss on feature differences,
+Newton's method, numpy only), fitted on the organisation's own history of questions and who answered them.
+
+Training data is a list of :class:`Group` (one past question: candidates' features and graded labels, 2 for the
+accepted/thanked answerer, 1 for other answerers, 0 for everyone else). Each question weighs the same whatever
+its number of pairs. The L2 strength is chosen by time-ordered validation (fit on older questions, score MRR on
+newer ones), never on test data; :func:`refit` adds outcome groups and fits again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from whoknows.expertise.table import F64
+
+L2_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+MAX_PAIRS_PER_GROUP = 2_000
+
+
+@dataclass
+class Group:
+    x: F64
+    y: F64
+    time: float = 0.0
+    weight: float = 1.0
+
+
+@dataclass
+class LinearModel:
+    names: tuple[str, ...]
+    mean: F64
+    std: F64
+    w: F64
+    l2: float = 1.0
+    info: dict[str, object] = field(default_factory=dict)
+
+    def score(self, x: F64) -> F64:
+        return np.asarray(((x - self.mean) / self.std) @ self.w, dtype=np.float64)
+
+    def contributions(self, x: F64) -> F64:
+        """Per feature, its share of the score (standardised value times weight)."""
+        return np.asarray(((x - self.mean) / self.std) * self.w, dtype=np.float64)
+
+    def weights(self) -> dict[str, float]:
+        """Weights per feature on the standardised scale (comparable across features)."""
+        return {n: round(float(v), 4) for n, v in zip(self.names, self.w, strict=True)}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "names": list(self.names),
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "w": self.w.tolist(),
+            "l2": self.l2,
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> LinearModel:
+        def arr(key: str) -> F64:
+            value = d[key]
+            assert isinstance(value, list)
+            return np.array(value, dtype=np.float64)
+
+        names = d["names"]
+        info = d.get("info", {})
+        assert isinstance(names, list) and isinstance(info, dict)
+        l2 = d.get("l2", 1.0)
+        return cls(tuple(str(n) for n in names), arr("mean"), arr("std"), arr("w"), float(str(l2)), info)
+
+
+def _pairs(groups: Sequence[Group], mean: F64, std: F64, rng: np.random.Generator) -> tuple[F64, F64]:
+    diffs, weights = [], []
+    for g in groups:
+        xs = (g.x - mean) / std
+        hi, lo = np.nonzero(g.y[:, None] > g.y[None, :])
+        if not len(hi):
+            continue
+        if len(hi) > MAX_PAIRS_PER_GROUP:
+            pick = rng.choice(len(hi), MAX_PAIRS_PER_GROUP, replace=False)
+            hi, lo = hi[pick], lo[pick]
+        diffs.append(xs[hi] - xs[lo])
+        weights.append(np.full(len(hi), g.weight / len(hi)))
+    if not diffs:
+        return np.zeros((0, len(mean))), np.zeros(0)
+    return np.concatenate(diffs), np.concatenate(weights)
+
+
+def fit(
+    groups: Sequence[Group], names: Sequence[str], l2: float, *, seed: int = 0, iterations: int = 30
+) -> LinearModel:
+    """Minimise ``sum_pairs w * log(1 + exp(-(x_hi - x_lo) . beta)) + l2/2 |beta|^2`` on standardised features."""
+    f = len(names)
+    rows = np.concatenate([g.x for g in groups]) if groups else np.zeros((0, f))
+    mean = rows.mean(axis=0) if len(rows) else np.zeros(f)
+    std = rows.std(axis=0) if len(rows) else np.ones(f)
+    std = np.where(std > 1e-9, std, 1.0)
+    d, w = _pairs(groups, mean, std, np.random.default_rng(seed))
+    beta = np.zeros(f)
+    for _ in range(iterations):
+        margin = d @ beta
+        p = 1.0 / (1.0 + np.exp(np.clip(margin, -30, 30)))  # = sigmoid(-margin)
+        grad = -(d * (w * p)[:, None]).sum(axis=0) + l2 * beta
+        hess = (d * (w * p * (1 - p))[:, None]).T @ d + l2 * np.eye(f)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return LinearModel(tuple(names), mean, std, beta, l2)
+
+
+def mrr(model: LinearModel, groups: Sequence[Group]) -> float:
+    values = []
+    for g in groups:
+        order = np.argsort(-model.score(g.x), kind="stable")
+        hits = np.flatnonzero(g.y[order] > 0)
+        values.append(1.0 / (hits[0] + 1) if len(hits) else 0.0)
+    return float(np.mean(values)) if values else 0.0
+
+
+def fit_time_ordered(groups: Sequence[Group], names: Sequence[str], *, holdout: float = 0.3) -> LinearModel:
+    """Choose L2 on the newest ``holdout`` share of the (time-ordered) groups, then fit on all of them."""
+    ordered = sorted(groups, key=lambda g: g.time)
+    cut = int(len(ordered) * (1 - holdout))
+    scores: dict[float, float] = {}
+    if cut >= 10 and len(ordered) - cut >= 10:
+        for l2 in L2_GRID:
+            scores[l2] = mrr(fit(ordered[:cut], names, l2), ordered[cut:])
+    best = max(scores, key=lambda k: (scores[k], k)) if scores else 1.0
+    model = fit(ordered, names, best)
+    model.info = {"l2_validation_mrr": {str(k): round(v, 4) for k, v in scores.items()}, "groups": len(ordered)}
+    return model
+
+
+# -- persistence of training groups -------------------------------------------------------------------------
+def save_groups(path: Path, groups: Sequence[Group], n_features: int) -> None:
+    sizes = np.array([len(g.y) for g in groups], dtype=np.int64)
+    np.savez(
+        path,
+        x=np.concatenate([g.x for g in groups]) if groups else np.zeros((0, n_features)),
+        y=np.concatenate([g.y for g in groups]) if groups else np.zeros(0),
+        sizes=sizes,
+        times=np.array([g.time for g in groups]),
+        weights=np.array([g.weight for g in groups]),
+    )
+
+
+def load_groups(path: Path) -> list[Group]:
+    data = np.load(path)
+    out, start = [], 0
+    for n, t, wt in zip(data["sizes"].tolist(), data["times"].tolist(), data["weights"].tolist(), strict=True):
+        out.append(Group(data["x"][start : start + n], data["y"][start : start + n], t, wt))
+        start += n
+    return out
+
+
+def write_model(path: Path, model: LinearModel) -> None:
+    path.write_text(json.dumps(model.as_dict(), indent=1), encoding="utf-8")

@@ -1,0 +1,104 @@
+"""A person's inferred profile: the terms that characterise their contributions (weighted by how specific each
+term is in the organisation), with the messages that show each one, and their standing (answers, accepted,
+people helped, last active). Everything is computed from spaces the *viewer* may read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from whoknows.expertise import rows as store_rows
+from whoknows.expertise.bundle import ExpertiseModel
+from whoknows.expertise.evidence import CONTRIBUTION_ROLES, ROLES
+from whoknows.expertise.finder import open_model
+from whoknows.expertise.result import EvidenceItem, Profile, Topic, iso, snippet, why
+from whoknows.index import Filters
+from whoknows.index.analyzer import analyze
+from whoknows.store import Store
+
+MAX_MESSAGES = 400
+TOPICS = 10
+EVIDENCE_PER_TOPIC = 2
+
+
+def profile(
+    store: Store,
+    person_ref: str | int,
+    *,
+    viewer_id: int | None = None,
+    path: str | Path | None = None,
+    model: ExpertiseModel | None = None,
+    topics: int = TOPICS,
+) -> Profile:
+    """The profile of ``person_ref`` (id, ``#id``, e-mail, handle or name) as ``viewer_id`` may see it.
+
+    Pass the person's own id as ``viewer_id`` to show them their full inferred profile.
+    """
+    person = store.find_person(str(person_ref))
+    assert person.id is not None
+    stale = False
+    if model is None:
+        model, stale = open_model(store, path)
+    out = Profile(person.id, person.name, person.department, stale=stale)
+    if person.opted_out and viewer_id != person.id:
+        out.reason = "this person has opted out of expert finding"
+        return out
+    t = model.table
+    idx = t.person_index(person.id)
+    readable = frozenset(store.readable_space_ids(viewer_id))
+    filters = Filters(spaces=readable)
+    if idx < 0:
+        out.reason = "no contributions on record"
+        return out
+    st = t.stats(filters, model.half_life)
+    last = float(st["last_seen"][idx])
+    out.stats = {
+        "answers": int(st["answers"][idx]),
+        "other_replies": int(st["others"][idx]),
+        "questions": int(st["questions"][idx]),
+        "accepted_or_thanked": int(st["accepted"][idx]),
+        "people_helped": int(st["askers"][idx]),
+        "last_active": iso(last) if math.isfinite(last) else None,
+    }
+    mine = np.flatnonzero((t.author == idx) & np.isin(t.role, CONTRIBUTION_ROLES) & t.allowed(filters))[::-1]
+    mine = mine[:MAX_MESSAGES]
+    texts = store_rows.message_texts(store, [int(t.msg_id[r]) for r in mine])
+    docs: list[tuple[int, set[str]]] = []
+    tf: Counter[str] = Counter()
+    for r in mine:
+        found = texts.get(int(t.msg_id[r]))
+        if found is None or found[2] not in readable:
+            continue
+        terms = {w for w in analyze(found[0]) if len(w) > 2 and not w.isdigit()}
+        docs.append((int(r), terms))
+        tf.update(terms)
+    if not docs:
+        out.reason = "no contributions in spaces you can read"
+        return out
+    n = len(model.index)
+    minimum = 2 if len(docs) >= 3 else 1  # a term needs repeated evidence once there is enough to repeat
+    weighted = []
+    for term, count in tf.items():
+        if count < minimum:
+            continue
+        df = sum(s.df(s.term_index[term]) for s in model.index.segments if term in s.term_index)
+        weighted.append((count * math.log(1 + (n - df + 0.5) / (df + 0.5)), term, count))
+    weighted.sort(reverse=True)
+    for weight, term, count in weighted[:topics]:
+        rows = [r for r, terms in docs if term in terms]
+        rows.sort(key=lambda r: (not (t.accepted[r] or t.thanked[r]), -int(t.score[r])))
+        items = []
+        for r in rows[:EVIDENCE_PER_TOPIC]:
+            text, url, space, _ = texts[int(t.msg_id[r])]
+            reasons = why(
+                ROLES[int(t.role[r])], bool(t.accepted[r]), bool(t.thanked[r]), int(t.score[r]), int(t.reactions[r])
+            )
+            items.append(
+                EvidenceItem(int(t.msg_id[r]), snippet(text, [term]), url, reasons, iso(float(t.time[r])), space)
+            )
+        out.topics.append(Topic(term, round(weight, 3), count, items))
+    return out

@@ -1,0 +1,123 @@
+"""What expert finding and profiles return: plain dataclasses that serialise to JSON (``as_dict()``)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SNIPPET_CHARS = 240
+_WORD = re.compile(r"\w+")
+
+
+@dataclass
+class EvidenceItem:
+    """One message that shows the person's know-how, and why it counts."""
+
+    message_id: int
+    snippet: str
+    url: str | None
+    why: list[str]
+    time: str | None = None
+    space_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Expert:
+    person_id: int
+    name: str
+    department: str | None
+    rank: int
+    score: float
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    #: The features that raised this person most (name -> contribution to the score).
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 4)
+        return d
+
+
+@dataclass
+class ExpertResult:
+    question: str
+    experts: list[Expert]
+    reason: str | None = None
+    asker_id: int | None = None
+    stale: bool = False
+    ranker: str = "learned"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "asker_id": self.asker_id,
+            "ranker": self.ranker,
+            "stale": self.stale,
+            "reason": self.reason,
+            "experts": [e.as_dict() for e in self.experts],
+        }
+
+
+@dataclass
+class Topic:
+    term: str
+    weight: float
+    messages: int
+    evidence: list[EvidenceItem] = field(default_factory=list)
+
+
+@dataclass
+class Profile:
+    person_id: int
+    name: str
+    department: str | None
+    topics: list[Topic] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    stale: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iso(ts: float) -> str | None:
+    if not math.isfinite(ts):
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def snippet(text: str, words: list[str], limit: int = SNIPPET_CHARS) -> str:
+    """About ``limit`` characters of ``text`` around the first occurrence of one of ``words``."""
+    flat = " ".join(text.split())
+    low = flat.lower()
+    start = 0
+    for w in words:
+        m = re.search(r"\b" + re.escape(w.lower()), low)
+        if m:
+            start = max(0, m.start() - limit // 4)
+            break
+    cut = flat[start : start + limit]
+    return ("…" if start else "") + cut + ("…" if start + limit < len(flat) else "")
+
+
+def query_words(question: str) -> list[str]:
+    return [w for w in _WORD.findall(question.lower()) if len(w) > 3][:20]
+
+
+def why(role: str, accepted: bool, thanked: bool, score: int, reactions: int) -> list[str]:
+    out = [{"answer": "answered a question", "comment": "commented on a question"}.get(role, "wrote about it")]
+    if accepted:
+        out.append("accepted answer")
+    if thanked:
+        out.append("thanked by asker")
+    if score > 0:
+        out.append(f"+{score} vote{'s' if score != 1 else ''}")
+    if reactions > 0:
+        out.append(f"{reactions} reaction{'s' if reactions != 1 else ''}")
+    return out

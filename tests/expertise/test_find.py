@@ -1,0 +1,97 @@
+"""find_experts end to end: evidence, permissions, opt-outs, erasure, empty results, staleness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from expertise_toy import SRC, T0, pid
+from sqlalchemy import delete, update
+
+from whoknows.expertise import (
+    ExpertiseMissingError,
+    ExpertiseModel,
+    ExpertiseStaleError,
+    find_experts,
+    open_model,
+)
+from whoknows.ingest import ingest
+from whoknows.model import Batch, Message
+from whoknows.store import Store, schema
+
+
+def test_experts_carry_evidence_with_reasons(toy: tuple[Store, ExpertiseModel]) -> None:
+    store, model = toy
+    res = find_experts(store, "How do I set up a kubernetes ingress with TLS?", model=model, k=3)
+    assert res.reason is None and res.experts
+    top = res.experts[0]
+    assert top.name == "Alice" and top.rank == 1
+    assert top.evidence and all(e.url and e.snippet for e in top.evidence)
+    assert any("accepted answer" in e.why for e in top.evidence)
+    assert any("+5 votes" in e.why for e in top.evidence)
+    json.dumps(res.as_dict())  # serialises cleanly
+
+
+def test_private_canary_only_for_members(toy: tuple[Store, ExpertiseModel]) -> None:
+    store, model = toy
+    q = "zebracanary protocol documentation"
+    outsider = find_experts(store, q, asker_id=pid(store, "frank"), model=model)
+    assert outsider.experts == [] and outsider.reason
+    assert "zebracanary" not in json.dumps(outsider.as_dict()).replace(q, "")
+    member = find_experts(store, q, asker_id=pid(store, "gina"), model=model)
+    assert [e.name for e in member.experts] == ["Dave"]
+    assert "zebracanary" in member.experts[0].evidence[0].snippet
+    anywhere = find_experts(store, "kubernetes ingress", asker_id=pid(store, "frank"), model=model)
+    spaces = {e.space_id for x in anywhere.experts for e in x.evidence}
+    assert spaces <= store.readable_space_ids(pid(store, "frank"))
+
+
+def test_opted_out_never_appear(toy: tuple[Store, ExpertiseModel]) -> None:
+    store, model = toy
+    res = find_experts(store, "kubernetes pods restarting liveness probe secrets etcd", model=model, k=20)
+    assert "Olga" not in [e.name for e in res.experts]
+    with store.write() as conn:  # opting out after the build takes effect at once
+        conn.execute(update(schema.people).where(schema.people.c.id == pid(store, "alice")).values(opted_out=True))
+    res = find_experts(store, "kubernetes pods restarting liveness probe", model=model, k=20)
+    assert "Alice" not in [e.name for e in res.experts]
+
+
+def test_erased_person_disappears_immediately(toy: tuple[Store, ExpertiseModel]) -> None:
+    store, model = toy
+    alice = pid(store, "alice")
+    with store.write() as conn:
+        conn.execute(delete(schema.person_aliases).where(schema.person_aliases.c.person_id == alice))
+        conn.execute(delete(schema.messages).where(schema.messages.c.author_id == alice))
+        conn.execute(delete(schema.people).where(schema.people.c.id == alice))
+    res = find_experts(store, "kubernetes ingress TLS", model=model)
+    assert "Alice" not in [e.name for e in res.experts]
+    assert all(e.evidence for e in res.experts)
+
+
+def test_no_evidence_gives_empty_result_with_reason(toy: tuple[Store, ExpertiseModel]) -> None:
+    store, model = toy
+    res = find_experts(store, "quantum chromodynamics lattice gauge", model=model)
+    assert res.experts == [] and res.reason and "no one" in res.reason
+    assert find_experts(store, "   ", model=model).reason == "the question is empty"
+    assert find_experts(store, "the and of", model=model).reason == "the question has no searchable words"
+
+
+def test_single_message_people_do_not_dominate(toy: tuple[Store, ExpertiseModel]) -> None:
+    store, model = toy
+    res = find_experts(store, "kubernetes ingress tls", model=model)
+    order = [e.name for e in res.experts]
+    assert order.index("Alice") < order.index("Eve") if "Eve" in order else order[0] == "Alice"
+
+
+def test_missing_and_stale_models(store: Store, tmp_path: Path, toy: tuple[Store, ExpertiseModel]) -> None:
+    _, model = toy
+    with pytest.raises(ExpertiseMissingError):
+        open_model(store, tmp_path / "nothing-here")
+    batch = Batch(messages=[Message(SRC, "late", "t1", "bob", T0, "late kubernetes reply")])
+    ingest(store, "toy", SRC, [batch])
+    with pytest.raises(ExpertiseStaleError) as err:
+        open_model(store, model.path, on_stale="error")
+    assert err.value.code == "expertise.stale"
+    fresh, stale = open_model(store, model.path, on_stale="rebuild")
+    assert not stale and not fresh.is_stale(fresh.fingerprint)
