@@ -68,7 +68,7 @@ def load_demo(
     """
     from sqlalchemy import select
 
-    from whoknows.settings import default_data_dir
+    from whoknows.settings import Settings
     from whoknows.store import schema
 
     generator = DemoGenerator(config)
@@ -84,7 +84,7 @@ def load_demo(
             f"(or the same --seed) to load seed {config.seed}",
             code="demo.other_seed",
         )
-    truth_file = truth_path or truth_path_for(store, data_dir or default_data_dir(), config.seed)
+    truth_file = truth_path or truth_path_for(store, data_dir or Settings().data_dir, config.seed)
     threads = messages = 0
 
     def counting(batch: Batch, stats: WriteStats) -> None:

@@ -21,7 +21,7 @@ from whoknows.expertise.features import QueryFeatures
 from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, iso, query_words, snippet, why
 from whoknows.index import Filters
 from whoknows.index.analyzer import analyze_query
-from whoknows.settings import default_data_dir
+from whoknows.settings import Settings
 from whoknows.store import Store
 
 OnStale = Literal["use", "error", "rebuild"]
@@ -32,7 +32,7 @@ _open_models: dict[str, tuple[ExpertiseModel, float, bool]] = {}
 
 
 def default_path() -> Path:
-    return default_data_dir() / "expertise"
+    return Settings().data_dir / "expertise"
 
 
 def open_model(
