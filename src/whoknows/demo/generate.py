@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoknows.demo import text
 from whoknows.demo.catalog import COMPANY, DEPARTMENTS, DOMAIN, SILO_DEPARTMENT, TOPICS, Topic
@@ -65,6 +65,17 @@ class _SpaceSpec:
     members: set[int] = field(default_factory=set)
     description: str | None = None
     emitted: bool = False
+
+
+class _Plan(NamedTuple):
+    """One question to stage: about what, who asks, who (secretly) knows, the words, slot values, when."""
+
+    topic: Topic
+    asker: DemoPerson
+    expert: DemoPerson
+    q: str
+    s: dict[str, Any]
+    when: datetime
 
 
 class DemoGenerator:
@@ -317,19 +328,11 @@ class DemoGenerator:
         s = text.slots(rng)
         q = text.question(rng, topic, s)
         when = self._start_time(progress, asker)
-        truth = getattr(self, f"_{medium}")(batch, topic, asker, expert, q, s, when)
+        truth = getattr(self, f"_{medium}")(batch, _Plan(topic, asker, expert, q, s, when))
         self.truth["threads"][truth["thread"]] = truth
 
-    def _chat(
-        self,
-        batch: Batch,
-        topic: Topic,
-        asker: DemoPerson,
-        expert: DemoPerson,
-        q: str,
-        s: dict[str, Any],
-        when: datetime,
-    ) -> dict[str, Any]:
+    def _chat(self, batch: Batch, plan: _Plan) -> dict[str, Any]:
+        topic, asker, expert, q, s, when = plan
         rng = self.rng
         channel = topic.channel
         if topic.key == "discount_approval" and asker.department == "Sales" and rng.random() < 0.25:
@@ -385,16 +388,8 @@ class DemoGenerator:
                 m.reactions = reactions
                 return
 
-    def _dm(
-        self,
-        batch: Batch,
-        topic: Topic,
-        asker: DemoPerson,
-        expert: DemoPerson,
-        q: str,
-        s: dict[str, Any],
-        when: datetime,
-    ) -> dict[str, Any]:
+    def _dm(self, batch: Batch, plan: _Plan) -> dict[str, Any]:
+        topic, asker, expert, q, s, when = plan
         a, b = sorted((asker.idx, expert.idx))
         spec = self._space(f"dm {self.people[a].handle} {self.people[b].handle}", SpaceKind.DM, Visibility.PRIVATE)
         spec.members |= {a, b}
@@ -421,16 +416,8 @@ class DemoGenerator:
         )
         return self._truth("dm", thread, topic, asker, [expert.external_id], root, best)
 
-    def _email(
-        self,
-        batch: Batch,
-        topic: Topic,
-        asker: DemoPerson,
-        expert: DemoPerson,
-        q: str,
-        s: dict[str, Any],
-        when: datetime,
-    ) -> dict[str, Any]:
+    def _email(self, batch: Batch, plan: _Plan) -> dict[str, Any]:
+        topic, asker, expert, q, s, when = plan
         assert topic.mailbox is not None
         spec = self.spaces[topic.mailbox]
         spec.members |= {asker.idx, expert.idx}
@@ -462,16 +449,8 @@ class DemoGenerator:
             )
         return self._truth("email", thread, topic, asker, [expert.external_id], root, best if solved else None)
 
-    def _qa(
-        self,
-        batch: Batch,
-        topic: Topic,
-        asker: DemoPerson,
-        expert: DemoPerson,
-        q: str,
-        s: dict[str, Any],
-        when: datetime,
-    ) -> dict[str, Any]:
+    def _qa(self, batch: Batch, plan: _Plan) -> dict[str, Any]:
+        topic, asker, expert, q, s, when = plan
         rng = self.rng
         spec = self.spaces[QA_SITE]
         title = text.cap(q)
@@ -539,16 +518,8 @@ class DemoGenerator:
             )
         return self._truth("qa", thread, topic, asker, answerers, root, best if accepted else None)
 
-    def _ticket(
-        self,
-        batch: Batch,
-        topic: Topic,
-        asker: DemoPerson,
-        expert: DemoPerson,
-        q: str,
-        s: dict[str, Any],
-        when: datetime,
-    ) -> dict[str, Any]:
+    def _ticket(self, batch: Batch, plan: _Plan) -> dict[str, Any]:
+        topic, asker, expert, q, s, when = plan
         spec = self.spaces[TICKET_QUEUE]
         spec.members |= {asker.idx, expert.idx}
         solved = self.rng.random() < 0.8
@@ -573,16 +544,8 @@ class DemoGenerator:
         )
         return self._truth("ticket", thread, topic, asker, [expert.external_id], root, best if solved else None)
 
-    def _crm(
-        self,
-        batch: Batch,
-        topic: Topic,
-        asker: DemoPerson,
-        expert: DemoPerson,
-        q: str,
-        s: dict[str, Any],
-        when: datetime,
-    ) -> dict[str, Any]:
+    def _crm(self, batch: Batch, plan: _Plan) -> dict[str, Any]:
+        topic, asker, expert, q, s, when = plan
         spec = self.spaces[CRM_SPACE]
         spec.members |= {asker.idx}
         thread = self._thread(
