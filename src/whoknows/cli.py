@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,10 @@ from rich.table import Table
 from whoknows import __version__
 from whoknows.errors import WhoknowsError
 from whoknows.settings import Settings
+
+if TYPE_CHECKING:
+    from whoknows.model import Person
+    from whoknows.store import Store
 
 app = typer.Typer(
     name="whoknows",
@@ -30,6 +34,14 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Act as this person (e-mail, @handle, full name or #id): what they may read is used, their private "
+        "spaces included. Without it: public spaces only.",
+    ),
+]
 
 
 class State:
@@ -86,8 +98,13 @@ def stage_progress(*, enabled: bool = True) -> Iterator[Any]:
         yield update
 
 
-def data_dir() -> Path:
-    return settings().data_dir
+def open_as(ref: str | None) -> tuple[Settings, Store, Person | None]:
+    """Settings, the existing store, and the person a command acts as (``--as``), if any."""
+    from whoknows.store import open_store
+
+    s = settings()
+    store = open_store(s, create=False)
+    return s, store, store.find_person(ref) if ref else None
 
 
 @app.callback()
@@ -263,24 +280,14 @@ def reindex(json_out: JsonOpt = False) -> None:
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in your own words.")],
-    as_: Annotated[
-        str | None,
-        typer.Option(
-            "--as",
-            help="Ask as this person (e-mail, @handle, name or #id): their private spaces are searched too. "
-            "Without it only public spaces are searched.",
-        ),
-    ] = None,
+    as_: AsOpt = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many solutions and similar questions.")] = 5,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the corporate memory: past solutions with citations, and similar questions."""
     from whoknows.memory.ask import ask as ask_memory
-    from whoknows.store import open_store
 
-    s = settings()
-    store = open_store(s, create=False)
-    asker = store.find_person(as_) if as_ else None
+    s, store, asker = open_as(as_)
     result = ask_memory(store, s.data_dir, question, asker_id=asker.id if asker else None, k=k)
     if json_out:
         print_json(result.as_dict())
@@ -313,25 +320,15 @@ def ask(
 @app.command()
 def experts(
     question: Annotated[str, typer.Argument(help="The question, in your own words.")],
-    as_: Annotated[
-        str | None,
-        typer.Option(
-            "--as",
-            help="Ask as this person: evidence from their private spaces counts too. Without it only public "
-            "spaces are used.",
-        ),
-    ] = None,
+    as_: AsOpt = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many people.")] = 10,
     json_out: JsonOpt = False,
 ) -> None:
     """Rank the colleagues most likely to answer a question well, each with the evidence why."""
     from whoknows.derive import expertise_path
     from whoknows.expertise import find_experts
-    from whoknows.store import open_store
 
-    s = settings()
-    store = open_store(s, create=False)
-    asker = store.find_person(as_) if as_ else None
+    s, store, asker = open_as(as_)
     result = find_experts(store, question, asker_id=asker.id if asker else None, k=k, path=expertise_path(s.data_dir))
     if json_out:
         print_json(result.as_dict())
@@ -359,22 +356,14 @@ def experts(
 @app.command("profile")
 def profile_cmd(
     person: Annotated[str, typer.Argument(help="E-mail, @handle, full name or #id.")],
-    as_: Annotated[
-        str | None,
-        typer.Option(
-            "--as", help="View as this person (yourself: your full inferred profile). Without it: public evidence only."
-        ),
-    ] = None,
+    as_: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """What whoknows thinks a person knows, with the evidence, as the viewer may see it."""
     from whoknows.derive import expertise_path
     from whoknows.expertise import profile
-    from whoknows.store import open_store
 
-    s = settings()
-    store = open_store(s, create=False)
-    viewer = store.find_person(as_) if as_ else None
+    s, store, viewer = open_as(as_)
     result = profile(store, person, viewer_id=viewer.id if viewer else None, path=expertise_path(s.data_dir))
     if json_out:
         print_json(result.as_dict())
@@ -522,6 +511,39 @@ def people_suggest(
     )
     if not pairs:
         out.print("no likely duplicates found")
+
+
+@app.command()
+def report(
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="Compute as this person: only spaces they may read; their own row is shown."),
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Compute over every space (operator run); no individual rows implied.")
+    ] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML report (opens offline).")] = None,
+    months: Annotated[int, typer.Option("--months", min=1, help="Length of the period, up to the newest data.")] = 6,
+    performance: Annotated[
+        Path | None, typer.Option("--performance", help="CSV of person,value (e.g. quota attainment).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Collaboration analytics: give and take, cross-department flows, silos, bus factors, top performers' know-how."""
+    from whoknows.analytics import build_report, render_terminal, write_html
+    from whoknows.store import open_store
+
+    s = settings()
+    store = open_store(s, create=False)
+    result = build_report(store, viewer=as_, admin=admin, months=months, performance_csv=performance, settings=s)
+    if html is not None:
+        write_html(result, html)
+    if json_out:
+        print_json({**result.as_dict(), "html": str(html) if html else None})
+        return
+    render_terminal(result, out)
+    if html is not None:
+        out.print(f"HTML report written to {html}")
 
 
 def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:

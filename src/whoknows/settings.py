@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     #: Rows per transaction when importing or generating data.
     batch_size: int = Field(default=5_000, ge=1)
+    #: Collaboration analytics (``whoknows report``); False switches them off for this organisation.
+    analytics_enabled: bool = True
+    #: Analytics aggregates over fewer people than this are suppressed (with the cells that would reveal them).
+    analytics_min_group: int = Field(default=5, ge=2)
+    #: Job titles (people.role) that may see individual-level analytics of others; empty: only one's own.
+    analytics_individual_roles: list[str] = Field(default_factory=list)
 
     def database_url(self) -> str:
         """The database URL to use, with the default SQLite file resolved."""

@@ -1,0 +1,123 @@
+"""build_report end to end on small organisations, on every backend: bad input, privacy, renderings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from analytics_orgs import SRC, load_org, person
+from rich.console import Console
+from sqlalchemy import update
+
+from whoknows.analytics import AnalyticsDisabled, PerformanceFileError, build_report, render_html, render_terminal
+from whoknows.settings import Settings
+from whoknows.store import Store, schema
+
+S = Settings(analytics_min_group=3)
+
+
+def _two_departments(store: Store) -> None:
+    people = [person(i, "Sales" if i < 6 else "Support", role="Sales Manager" if i == 0 else None) for i in range(10)]
+    load_org(store, people, [(i % 6, 6 + i % 4) for i in range(24)] + [(1, 2), (3, 4)])
+
+
+def test_empty_org(store: Store) -> None:
+    report = build_report(store, settings=S)
+    assert report.index is None and report.departments == []
+    assert "no interactions" in report.messages[0]
+    render_terminal(report, Console(file=open("/dev/null", "w")))  # noqa: SIM115
+    assert "<svg" in render_html(report) or "Collaboration report" in render_html(report)
+
+
+def test_two_departments_give_and_take(store: Store) -> None:
+    _two_departments(store)
+    report = build_report(store, settings=S)
+    depts = {g.name: g for g in report.departments}
+    assert depts["Support"].given > depts["Support"].received and depts["Sales"].balance < 0
+    assert 0.9 < depts["Support"].cross_department_share <= 1.0
+    assert report.index is not None and report.index.value is not None
+    assert report.people == []  # no viewer: no individual rows
+    assert report.bridges == []
+
+
+def test_individual_views_only_for_self_or_configured_roles(store: Store) -> None:
+    _two_departments(store)
+    own = build_report(store, viewer="p7@x.example", settings=S)
+    assert [p.name for p in own.people] == ["Person 7"]
+    manager = build_report(store, viewer="p0@x.example", settings=S.model_copy(update={
+        "analytics_individual_roles": ["sales manager"]}))  # fmt: skip
+    assert len(manager.people) == 10
+
+
+def test_opted_out_people_are_excluded_everywhere(store: Store) -> None:
+    _two_departments(store)
+    with store.write() as conn:
+        conn.execute(update(schema.people).where(schema.people.c.external_id == "u6").values(opted_out=True))
+    report = build_report(store, viewer="p0@x.example", settings=S.model_copy(update={
+        "analytics_individual_roles": ["Sales Manager"]}))  # fmt: skip
+    assert "Person 6" not in {p.name for p in report.people}
+    assert report.totals["active_people"] == 9
+    assert {g.name: g.people for g in report.departments}["Support"] == 3
+
+
+def test_small_groups_suppressed(store: Store) -> None:
+    _two_departments(store)
+    report = build_report(store, settings=Settings(analytics_min_group=5))
+    support = {g.name: g for g in report.departments}["Support"]
+    assert support.suppressed and support.as_dict() == {"name": "Support", "suppressed": True}
+    # Sales alone would be "organisation − Support": hidden as its complement.
+    assert all(g.suppressed for g in report.departments)
+    assert report.flows == []
+
+
+def test_one_department_and_missing_departments(store: Store) -> None:
+    people = [person(i, "Sales" if i < 3 else None) for i in range(8)]
+    load_org(store, people, [(i % 4, 4 + i % 4) for i in range(16)])
+    report = build_report(store, settings=S)
+    assert any("have no department" in m for m in report.messages)
+    assert report.index is not None
+
+
+def test_no_department_data(store: Store) -> None:
+    load_org(store, [person(i, None) for i in range(6)], [(i % 3, 3 + i % 3) for i in range(9)])
+    report = build_report(store, settings=S)
+    assert any("no department data" in m for m in report.messages)
+    assert report.index is not None and report.index.components["mixing"] is None
+    assert report.silos == []
+
+
+def test_disabled(store: Store) -> None:
+    with pytest.raises(AnalyticsDisabled) as exc:
+        build_report(store, settings=Settings(analytics_enabled=False))
+    assert exc.value.code == "analytics.disabled"
+
+
+def test_performance_csv_with_unknown_people(store: Store, tmp_path: Path) -> None:
+    _two_departments(store)
+    csv = tmp_path / "quota.csv"
+    csv.write_text("email,quota_attainment\np6@x.example,130%\nghost@x.example,120\np7@x.example,abc\n"
+                   "p8@x.example,110\np9@x.example,90\np0@x.example,50\np1@x.example,40\np2@x.example,30\n"
+                   "p3@x.example,20\np4@x.example,10\np5@x.example,5\n#6,1\n")  # fmt: skip
+    report = build_report(store, viewer="p7@x.example", performance_csv=csv, settings=S)
+    perf = report.performers
+    assert perf is not None and perf.matched == 9
+    assert f"{csv}:3: no person matches 'ghost@x.example'" in " ".join(perf.warnings)
+    assert any(w.startswith(f"{csv}:4:") and "not a number" in w for w in perf.warnings)
+    assert any(w.startswith(f"{csv}:13:") and "same person" in w for w in perf.warnings)
+    assert perf.top is None or perf.top.people >= 3  # top quarter of 9 = 2 people: below the minimum group
+    assert perf.note is not None and "suppressed" in perf.note
+    assert perf.individuals == []  # the viewer is not a top performer and has no role
+    with pytest.raises(PerformanceFileError):
+        build_report(store, performance_csv=tmp_path / "missing.csv", settings=S)
+
+
+def test_html_is_self_contained(store: Store, tmp_path: Path) -> None:
+    _two_departments(store)
+    html = render_html(build_report(store, settings=S))
+    assert (
+        html.count("<svg") >= 3
+        and "<script" not in html
+        and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        and "https://" not in html
+    )
+    assert SRC not in html
