@@ -22,6 +22,11 @@ from whoknows.store import Store, schema
 SOLUTION_CHARS = 2_000
 #: Documents sampled to train the static embedder (it learns from the organisation's own text).
 TRAIN_SAMPLE = 200_000
+#: Below this many Q&A documents the index is lexical only. Word vectors learnt from little text hurt more than
+#: they help: on the Stack Exchange sites (~1,200 documents each) every vector weight > 0 lowered MRR of finding the
+#: accepted answer (bench/bench_answer_retrieval.py), while on SemEval (~13,000 texts) and the demo org (~6,000)
+#: the hybrid beats BM25 (bench/bench_semeval.py).
+MIN_VECTOR_DOCS = 5_000
 PAGE = 5_000
 
 
@@ -59,12 +64,15 @@ def pair_docs(conn: Connection, question_ids: Sequence[int] | None = None) -> It
 
 
 def build_memory_index(
-    store: Store, path: Path, *, progress: Callable[[int], None] | None = None, vectors: bool = True
+    store: Store, path: Path, *, progress: Callable[[int], None] | None = None, vectors: bool | None = None
 ) -> SearchIndex:
     """(Re)build the memory index at ``path`` from the store: BM25 plus vectors from a static embedder trained
-    on the organisation's own Q&A text (lexical only when there is too little text to train one)."""
+    on the organisation's own Q&A text. ``vectors=None`` decides by size (lexical only below
+    :data:`MIN_VECTOR_DOCS` documents); True/False force it (benchmarks compare both)."""
     fingerprint = store_fingerprint(store)
     embedder = None
+    if vectors is None:
+        vectors = fingerprint["pairs"] >= MIN_VECTOR_DOCS
     if vectors and fingerprint["pairs"]:
         with store.read() as conn:
             step = max(1, fingerprint["pairs"] // TRAIN_SAMPLE)
