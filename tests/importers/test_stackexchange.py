@@ -243,6 +243,25 @@ def test_zip_of_the_folder(tmp_path: Path) -> None:
     assert reader.site == SITE and len(b.messages) == 7
 
 
+def test_zip_bomb_and_escaping_members_are_refused(tmp_path: Path) -> None:
+    folder = make_dump(tmp_path)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+        zf.writestr("Badges.xml", b"\0" * (40 * 2**20))  # 40 MiB of zeros: ratio ~1000
+    with pytest.raises(ImportError_) as exc:
+        reader_for("stackexchange", bomb)
+    assert exc.value.code == "import.zip_bomb"
+    sneaky = tmp_path / "sneaky.zip"
+    with zipfile.ZipFile(sneaky, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+        zf.writestr("../../etc/evil.xml", b"<x/>")
+    reader = reader_for("stackexchange", sneaky)
+    assert any("escapes the export folder" in str(i) for i in reader.issues)
+
+
 @pytest.mark.parametrize(
     "site,questions,answers,accepted",
     [("ai.stackexchange.com", 604, 1004, 285), ("beer.stackexchange.com", 591, 1398, 359)],

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from whoknows.importers.base import ImportError_, SourceReader
+from whoknows.importers.export_archive import ExportArchive
 from whoknows.importers.html_text import html_to_text
 from whoknows.importers.xml_records import (
     MAX_TEXT,
@@ -99,6 +100,10 @@ class StackExchangeReader(SourceReader):
             raise ImportError_(f"{self.path}: no such file or folder")
         if not self.path.is_dir() and not zipfile.is_zipfile(self.path):
             raise ImportError_(f"{self.path}: expected a Stack Exchange dump folder or a .zip of one")
+        if not self.path.is_dir():
+            # Zip-bomb and path checks on the declared sizes (zipfile itself never inflates a member beyond its
+            # declared size, so members can then be streamed). Dumps are large: allow up to 256 GiB in all.
+            ExportArchive(self.path, self.warn, limits={"max_total_bytes": 256 * 2**30}).close()
         if self._member("Posts.xml") is None:
             raise ImportError_(f"{self.path}: no Posts.xml; this is not a Stack Exchange data dump")
         for name in FILES:  # a file that is not XML at all, or is cut off before its first row, is fatal
