@@ -18,7 +18,7 @@ One helper gets one event per question: the strongest kind wins (:func:`dedupe`)
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -121,45 +121,45 @@ def solved_events(questions: dict[int, QuestionRow], solutions: Iterable[Solutio
     return out
 
 
-def accepted_events(
-    questions: dict[int, QuestionRow], messages: Iterable[MessageRow], owner: dict[int, int], kind: str
+def _message_events(
+    questions: dict[int, QuestionRow],
+    messages: Iterable[MessageRow],
+    owner: dict[int, int],
+    kind: str,
+    help_kind: HelpKind,
+    weight: float,
+    keep: Callable[[MessageRow], bool],
 ) -> list[HelpEvent]:
+    """One event per message (other than the question itself) that ``keep`` accepts, credited to its author."""
     out = []
     for m in messages:
         q = questions.get(owner.get(m.id, -1))
-        if m.accepted and q is not None and m.id != q.question_id:
-            e = _event(q, m.author_id, HelpKind.ACCEPTED, 1.0, m.id, m.created_at, kind)
+        if q is not None and m.id != q.question_id and keep(m):
+            e = _event(q, m.author_id, help_kind, weight, m.id, m.created_at, kind)
             if e is not None:
                 out.append(e)
     return out
+
+
+def accepted_events(
+    questions: dict[int, QuestionRow], messages: Iterable[MessageRow], owner: dict[int, int], kind: str
+) -> list[HelpEvent]:
+    """Answers the asker (or the source) marked as accepted."""
+    return _message_events(questions, messages, owner, kind, HelpKind.ACCEPTED, 1.0, lambda m: m.accepted)
 
 
 def reply_events(
     questions: dict[int, QuestionRow], messages: Iterable[MessageRow], owner: dict[int, int], kind: str
 ) -> list[HelpEvent]:
     """Replies by others in a question's thread (the first reply per person and question)."""
-    out = []
-    for m in messages:
-        q = questions.get(owner.get(m.id, -1))
-        if q is not None and m.id != q.question_id and m.public:
-            e = _event(q, m.author_id, HelpKind.REPLY, 0.25, m.id, m.created_at, kind)
-            if e is not None:
-                out.append(e)
-    return out
+    return _message_events(questions, messages, owner, kind, HelpKind.REPLY, 0.25, lambda m: m.public)
 
 
 def ticket_events(
     questions: dict[int, QuestionRow], messages: Iterable[MessageRow], owner: dict[int, int], kind: str
 ) -> list[HelpEvent]:
     """Ticket hand-offs: the first public reply of each agent (anyone but the requester) to the ticket's question."""
-    out = []
-    for m in messages:
-        q = questions.get(owner.get(m.id, -1))
-        if q is not None and m.id != q.question_id and m.public:
-            e = _event(q, m.author_id, HelpKind.TICKET, 1.0, m.id, m.created_at, kind)
-            if e is not None:
-                out.append(e)
-    return out
+    return _message_events(questions, messages, owner, kind, HelpKind.TICKET, 1.0, lambda m: m.public)
 
 
 def routed_events(questions: dict[int, QuestionRow]) -> list[HelpEvent]:
