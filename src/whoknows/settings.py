@@ -33,6 +33,32 @@ class Settings(BaseSettings):
     analytics_min_group: int = Field(default=5, ge=2)
     #: Job titles (people.role) that may see individual-level analytics of others; empty: only one's own.
     analytics_individual_roles: list[str] = Field(default_factory=list)
+    #: Routing: ask experts when memory's confidence is below this (0..1).
+    routing_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Routing: experts scoring at least this share of the best score count as "nearly as qualified"; among
+    #: them the less loaded are preferred (1.0 = plain top-k ranking).
+    routing_spread_margin: float = Field(default=0.8, ge=0.0, le=1.0)
+    #: Routing: hours an expert has to answer before the question escalates to the next experts.
+    routing_escalation_hours: float = Field(default=24.0, gt=0.0)
+    #: Routing: default weekly interruption budget of an expert who has not set one.
+    routing_weekly_budget: int = Field(default=10, ge=0)
+    #: Routing: how many times a notification is tried before it is marked failed.
+    routing_max_attempts: int = Field(default=6, ge=1)
+    #: SMTP server for e-mail notifications.
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    #: Sender address of e-mail notifications.
+    smtp_from: str = "whoknows@localhost"
+    #: Slack bot token (xoxb-…); empty: the Slack channel is off.
+    slack_token: str = ""
+    #: Slack Web API base URL (tests point it at a local endpoint).
+    slack_base_url: str = "https://slack.com/api/"
+    #: Slack signing secret that verifies slash commands and button clicks.
+    slack_signing_secret: str = ""
+    #: Secret that signs outgoing webhooks (HMAC-SHA256, header X-Whoknows-Signature).
+    webhook_secret: str = ""
+    #: Seconds before an outgoing webhook or SMTP call times out.
+    notify_timeout_s: float = Field(default=10.0, gt=0.0)
 
     def database_url(self) -> str:
         """The database URL to use, with the default SQLite file resolved."""

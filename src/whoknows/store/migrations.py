@@ -33,9 +33,14 @@ def _m0002_qa_pairs(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.MEMORY_TABLES)
 
 
+def _m0003_routing(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.ROUTING_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _m0001_initial),
     Migration(2, "qa_pairs", _m0002_qa_pairs),
+    Migration(3, "routing", _m0003_routing),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -233,3 +233,127 @@ Index("ix_qa_solutions_solver", qa_solutions.c.solver_id)
 
 #: Tables created by migration 0002.
 MEMORY_TABLES = [qa_pairs, qa_solutions]
+
+# -- routing: questions routed to experts (migration 0003) ------------------------------------------------------
+# Operational rows (not derived): pending routes, timers and the notification outbox live here so that a worker
+# can be killed and restarted without losing or repeating work. Erasing a person erases the questions they asked,
+# the assignments, preferences and notifications addressed to them (CASCADE); answers and ratings they gave keep
+# their text as part of the asker's record but lose the person (SET NULL).
+
+routed_questions = Table(
+    "routed_questions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("asker_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("draft", JSON, nullable=False, default=dict),  # memory's draft answer + citations at routing time
+    Column("confidence", Float, nullable=False, default=0.0),
+    Column("topic_terms", JSON, nullable=False, default=list),
+    Column("status", String(20), nullable=False),  # open | answered | closed | expired
+    Column("k", Integer, nullable=False, default=3),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_routed_questions_asker", routed_questions.c.asker_id)
+Index("ix_routed_questions_status", routed_questions.c.status)
+
+route_assignments = Table(
+    "route_assignments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("question_id", Id, ForeignKey("routed_questions.id", ondelete="CASCADE"), nullable=False),
+    Column("expert_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    # pending (waiting for working hours) | notified | answered | declined | forwarded | expired | closed
+    Column("state", String(20), nullable=False),
+    Column("reason", JSON, nullable=False, default=list),  # why this expert, in words
+    Column("score", Float, nullable=False, default=0.0),
+    Column("attempt", Integer, nullable=False, default=1),  # escalation round
+    Column("channel", String(20), nullable=False),
+    Column("forwarded_by_id", Id, ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("not_before", DateTime(timezone=True), nullable=True),
+    Column("notified_at", DateTime(timezone=True), nullable=True),
+    Column("due_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("question_id", "expert_id", name="uq_route_assignment"),
+)
+Index("ix_route_assignments_expert_state", route_assignments.c.expert_id, route_assignments.c.state)
+Index("ix_route_assignments_state_due", route_assignments.c.state, route_assignments.c.due_at)
+
+expert_prefs = Table(
+    "expert_prefs",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("channels", JSON, nullable=False, default=list),  # ["email"], ["slack", "email"] ...
+    Column("digest", String(20), nullable=False, default="immediate"),  # immediate | daily
+    Column("weekly_budget", Integer, nullable=True),  # None: the installation's default
+    Column("ooo_until", DateTime(timezone=True), nullable=True),
+    Column("work_start", Integer, nullable=False, default=9),  # local hour
+    Column("work_end", Integer, nullable=False, default=18),
+    Column("work_days", JSON, nullable=False, default=list),  # ISO weekdays, empty: Mon-Fri
+    Column("hidden_topics", JSON, nullable=False, default=list),
+    Column("routing_opt_out", Boolean, nullable=False, default=False),
+    Column("email", String(500), nullable=True),
+    Column("slack_user", String(100), nullable=True),
+    Column("webhook_url", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("assignment_id", Id, ForeignKey("route_assignments.id", ondelete="CASCADE"), nullable=True),
+    Column("channel", String(20), nullable=False),
+    Column("kind", String(30), nullable=False),  # request | reminder | answer | digest
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("status", String(20), nullable=False),  # pending | held (daily digest) | sending | sent | failed | dropped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_outbox_status_next", notification_outbox.c.status, notification_outbox.c.next_attempt_at)
+
+route_answers = Table(
+    "route_answers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("question_id", Id, ForeignKey("routed_questions.id", ondelete="CASCADE"), nullable=False),
+    Column("assignment_id", Id, ForeignKey("route_assignments.id", ondelete="SET NULL"), nullable=True),
+    Column("expert_id", Id, ForeignKey("people.id", ondelete="SET NULL"), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
+    Column("accepted", Boolean, nullable=False, default=False),
+    Column("rating", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_route_answers_question", route_answers.c.question_id)
+
+#: Outcomes for the expertise model (answered / accepted / declined); ``applied_at`` is set once refit used them.
+route_outcomes = Table(
+    "route_outcomes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("question_id", Id, ForeignKey("routed_questions.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_route_outcomes_applied", route_outcomes.c.applied_at)
+
+#: Tables created by migration 0003.
+ROUTING_TABLES = [
+    routed_questions,
+    route_assignments,
+    expert_prefs,
+    notification_outbox,
+    route_answers,
+    route_outcomes,
+]

@@ -1,0 +1,147 @@
+"""Answer capture: an expert's answer becomes a message in the corporate memory, credited to the expert.
+
+Where it lives (who may read it): each routed question gets its own **private space** (source
+``whoknows:routing``, kind ``qa_site``) whose members are the asker and the experts who answered. The thread
+holds the question (author: the asker) and the answers (author: the expert, ``reply_to`` the question), so the
+usual Q&A extraction turns them into a solved pair credited to the expert, and ``ask`` finds it for the asker
+(and the expert) through the one permission rule. Nobody else reads it: a question asked in private may contain
+anything; publishing an answer more widely is the asker's decision and a later feature. Acceptance sets the
+message's ``accepted`` flag, which the extractor treats as the strongest solution signal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from whoknows.model import MessageKind, SpaceKind, Visibility
+from whoknows.store import Store, schema
+
+SOURCE = "whoknows:routing"
+
+
+def _space_and_thread(conn: Connection, question: Any, now: datetime) -> tuple[int, int, int]:
+    """The private space, thread and question message of a routed question (created on first use)."""
+    s, t, m = schema.spaces, schema.threads, schema.messages
+    ext = f"q{question.id}"
+    space_id = conn.execute(select(s.c.id).where(s.c.source == SOURCE, s.c.external_id == ext)).scalar()
+    if space_id is None:
+        space_id = conn.execute(
+            insert(s)
+            .values(
+                source=SOURCE,
+                external_id=ext,
+                kind=SpaceKind.QA_SITE.value,
+                name=f"whoknows answers #{question.id}",
+                visibility=Visibility.PRIVATE.value,
+                description="A question routed by whoknows and its answers (asker and answering experts only).",
+                meta={},
+            )
+            .returning(s.c.id)
+        ).scalar_one()
+        _add_member(conn, int(space_id), int(question.asker_id))
+        thread_id = conn.execute(
+            insert(t)
+            .values(
+                source=SOURCE,
+                external_id=ext,
+                space_id=space_id,
+                title=question.text[:300],
+                created_at=question.created_at,
+                meta={},
+            )
+            .returning(t.c.id)
+        ).scalar_one()
+        qmsg = conn.execute(
+            insert(m)
+            .values(
+                source=SOURCE,
+                external_id=f"{ext}:question",
+                thread_id=thread_id,
+                space_id=space_id,
+                author_id=question.asker_id,
+                created_at=question.created_at,
+                kind=MessageKind.QUESTION.value,
+                text=question.text,
+                score=0,
+                reactions={},
+                accepted=False,
+                meta={},
+            )
+            .returning(m.c.id)
+        ).scalar_one()
+        return int(space_id), int(thread_id), int(qmsg)
+    thread_id = conn.execute(select(t.c.id).where(t.c.source == SOURCE, t.c.external_id == ext)).scalar_one()
+    qmsg = conn.execute(select(m.c.id).where(m.c.source == SOURCE, m.c.external_id == f"{ext}:question")).scalar_one()
+    return int(space_id), int(thread_id), int(qmsg)
+
+
+def _add_member(conn: Connection, space_id: int, person_id: int) -> None:
+    sm = schema.space_members
+    if conn.execute(select(sm.c.space_id).where(sm.c.space_id == space_id, sm.c.person_id == person_id)).first():
+        return
+    conn.execute(insert(sm).values(space_id=space_id, person_id=person_id))
+
+
+def store_answer(
+    conn: Connection, question: Any, expert_id: int, text: str, answer_key: str, now: datetime
+) -> tuple[int, int]:
+    """Write the answer message (idempotent per ``answer_key``); returns (message id, thread id)."""
+    m = schema.messages
+    space_id, thread_id, qmsg = _space_and_thread(conn, question, now)
+    _add_member(conn, space_id, expert_id)
+    ext = f"q{question.id}:{answer_key}"
+    existing = conn.execute(select(m.c.id).where(m.c.source == SOURCE, m.c.external_id == ext)).scalar()
+    if existing is not None:
+        return int(existing), thread_id
+    mid = conn.execute(
+        insert(m)
+        .values(
+            source=SOURCE,
+            external_id=ext,
+            thread_id=thread_id,
+            space_id=space_id,
+            author_id=expert_id,
+            reply_to_id=qmsg,
+            created_at=now,
+            kind=MessageKind.ANSWER.value,
+            text=text,
+            score=1,  # the asker asked this person for it: one vote, so extraction sees a solution candidate
+            reactions={},
+            accepted=False,
+            meta={"routed_question": int(question.id)},
+        )
+        .returning(m.c.id)
+    ).scalar_one()
+    return int(mid), thread_id
+
+
+def mark_accepted(conn: Connection, message_id: int) -> int:
+    m = schema.messages
+    conn.execute(update(m).where(m.c.id == message_id).values(accepted=True))
+    return int(conn.execute(select(m.c.thread_id).where(m.c.id == message_id)).scalar_one())
+
+
+def refresh_memory(store: Store, data_dir: Path, thread_id: int) -> dict[str, Any]:
+    """Re-extract the thread's Q&A pair and bring the memory index in line (skipped when there is no index)."""
+    from whoknows.index import SearchIndex, SearchIndexError
+    from whoknows.memory import update_memory
+    from whoknows.memory.memory_index import index_path, question_ids_of, sync_threads
+
+    with store.read() as conn:
+        previous = question_ids_of(conn, [thread_id])
+    stats: dict[str, Any] = {"memory": update_memory(store, [thread_id]).as_dict()}
+    try:
+        index = SearchIndex.open(index_path(data_dir))
+    except SearchIndexError as exc:
+        stats["index"] = {"skipped": exc.message}
+        return stats
+    stats["index"] = sync_threads(store, index, [thread_id], previous)
+    return stats
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

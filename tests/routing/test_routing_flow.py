@@ -1,0 +1,125 @@
+"""The full loop on a real demo org and a real SMTP server: ask -> route -> notify -> answer -> captured -> feedback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from routing_fixtures import Mailbox, Org
+from sqlalchemy import delete, func, select
+
+from whoknows.memory.ask import ask
+from whoknows.routing import accept, answer, ask_or_route, decline, forward, inbox, run_once, set_prefs
+from whoknows.routing.errors import RoutingError, RoutingForbidden, RoutingNotFound, RoutingStateError
+from whoknows.store import schema
+
+QUESTION = "can we sign a BAA for HIPAA?"
+MONDAY_NOON = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # working hours in the Americas and Europe
+
+
+def test_full_loop(org: Org, smtp_server: Mailbox) -> None:
+    result = ask_or_route(
+        org.store, org.data_dir, QUESTION, 5, route="always", k=2, settings=org.settings, now=MONDAY_NOON
+    )
+    assert result.routed and result.question_id and len(result.asked) == 2
+    assert all(a["reasons"] and "ranked #" in a["reasons"][0] for a in result.asked)
+    stats = run_once(org.store, org.settings, org.data_dir, now=MONDAY_NOON)
+    assert stats.sent == 2, stats.errors
+    mails = smtp_server.wait(2)
+    assert len(mails) == 2 and all("Can you help?" in m["Subject"] for m in mails)
+    first = result.asked[0]
+    assert [i["assignment_id"] for i in inbox(org.store, first["person_id"])] == [first["assignment_id"]]
+    text = "Yes: Legal signs our standard BAA template within 2 days; ask in #legal-ops and attach the DPA."
+    done = answer(org.store, org.data_dir, first["assignment_id"], text, first["person_id"], now=MONDAY_NOON)
+    assert done["closed"] == [result.asked[1]["assignment_id"]]  # the other request is closed, not escalated
+    with pytest.raises(RoutingStateError):
+        answer(org.store, org.data_dir, first["assignment_id"], "again", first["person_id"])
+    # captured: a message credited to the expert, in a space only asker + expert may read, found by ask
+    with org.store.read() as conn:
+        msg = conn.execute(select(schema.messages).where(schema.messages.c.id == done["message_id"])).one()
+    assert msg.author_id == first["person_id"]
+    assert msg.space_id in org.store.readable_space_ids(5)
+    assert msg.space_id in org.store.readable_space_ids(first["person_id"])
+    assert msg.space_id not in org.store.readable_space_ids(None)
+    hits = ask(org.store, org.data_dir, QUESTION, asker_id=5, k=20).solutions
+    assert any(h.solution_id == done["message_id"] for h in hits)
+    assert hits[0].solved_by is not None
+    # the asker is told (second worker round sends the answer mail), then accepts: the model learns
+    run_once(org.store, org.settings, org.data_dir, now=MONDAY_NOON)
+    assert any("answered" in m["Subject"] for m in smtp_server.wait(3))
+    with pytest.raises(RoutingForbidden):
+        accept(org.store, org.data_dir, result.question_id, first["person_id"])
+    acc = accept(org.store, org.data_dir, result.question_id, 5, rating=5)
+    assert acc["outcomes_applied"] >= 1
+    with org.store.read() as conn:
+        pending = conn.execute(
+            select(func.count()).select_from(schema.route_outcomes).where(schema.route_outcomes.c.applied_at.is_(None))
+        ).scalar()
+        assert pending == 0
+        assert conn.execute(
+            select(schema.messages.c.accepted).where(schema.messages.c.id == done["message_id"])
+        ).scalar()
+
+
+def test_memory_answer_is_not_routed(org: Org) -> None:
+    result = ask_or_route(org.store, org.data_dir, QUESTION, 5, settings=org.settings)
+    assert result.confidence >= org.settings.routing_threshold
+    assert not result.routed and "memory answered" in result.reason
+
+
+def test_unknown_asker_and_empty_question(org: Org) -> None:
+    with pytest.raises(RoutingNotFound) as exc:
+        ask_or_route(org.store, org.data_dir, QUESTION, 99999, settings=org.settings)
+    assert exc.value.code == "routing.unknown_asker"
+    with pytest.raises(RoutingError):
+        ask_or_route(org.store, org.data_dir, "  ", 5, settings=org.settings)
+
+
+def test_decline_learns_and_escalates_forward_creates_assignment(org: Org) -> None:
+    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
+    a = r.asked[0]
+    with pytest.raises(RoutingForbidden):
+        decline(org.store, org.data_dir, a["assignment_id"], 5)
+    d = decline(org.store, org.data_dir, a["assignment_id"], a["person_id"], settings=org.settings, now=MONDAY_NOON)
+    assert d["learned"] and d["outcomes_applied"] == 1 and len(d["next"]) == 1
+    nxt = next(x for x in d["assignments"] if x["state"] == "notified")
+    assert nxt["attempt"] == 2
+    f = forward(org.store, nxt["assignment_id"], nxt["person_id"], 7, settings=org.settings, now=MONDAY_NOON)
+    states = {x["person_id"]: x["state"] for x in f["assignments"]}
+    assert states[nxt["person_id"]] == "forwarded" and states[7] == "notified"
+
+
+def test_timeout_escalates_then_gives_up(org: Org) -> None:
+    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=3, settings=org.settings, now=MONDAY_NOON)
+    first = {a["person_id"] for a in r.asked}
+    later = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # past the 24 h escalation timeout, still working hours
+    stats = run_once(org.store, org.settings, org.data_dir, now=later, learn=False)
+    assert stats.expired == 3 and stats.escalated == 1
+    with org.store.read() as conn:
+        ra = schema.route_assignments
+        rows = conn.execute(
+            select(ra.c.expert_id, ra.c.attempt, ra.c.state).where(ra.c.question_id == r.question_id)
+        ).all()
+    second = {e for e, att, st in rows if att == 2}
+    assert second and not (second & first)
+
+
+def test_expert_who_left_is_replaced(org: Org) -> None:
+    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
+    gone = r.asked[0]["person_id"]
+    with org.store.write() as conn:  # erased: everything about them goes (ON DELETE CASCADE / SET NULL)
+        conn.execute(delete(schema.people).where(schema.people.c.id == gone))
+    stats = run_once(org.store, org.settings, org.data_dir, now=MONDAY_NOON, learn=False)
+    assert stats.escalated == 1
+    assert inbox(org.store, gone) == []
+
+
+def test_preferences_are_respected(org: Org) -> None:
+    base = ask_or_route(
+        org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON
+    )
+    top = base.asked[0]["person_id"]
+    set_prefs(org.store, top, routing_opt_out=True)
+    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
+    assert r.asked[0]["person_id"] != top
+    assert any("opted out" in s["why"] for s in r.skipped)
