@@ -46,6 +46,8 @@ def create_sqlite_engine(url: str, *, busy_timeout_ms: int, create: bool) -> Eng
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        # Deleted content is overwritten, so erased people and messages do not linger in free pages.
+        cur.execute("PRAGMA secure_delete = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
