@@ -4,9 +4,9 @@ One :class:`BatchWriter` serves one import run. It keeps ``external id -> id`` c
 does not look up the same rows again, and writes each batch in one transaction: a batch is either fully
 written or not at all (the caches are only updated after the commit).
 
-People are resolved through aliases: every person record gets an implicit alias
-``external: <source>#<external_id>``, plus the aliases the importer found (e-mail, Slack id, …). A record whose
-aliases match an existing person is *merged* into that person instead of creating a new one.
+People are resolved through aliases (see :mod:`whoknows.store.people_writer`): every person record gets an
+implicit alias ``external: <source>#<external_id>``, plus the aliases the importer found. A record whose *strong*
+alias (e-mail, Slack or Stack Exchange id) matches an existing person joins that person, and the merge is recorded.
 """
 
 from __future__ import annotations
