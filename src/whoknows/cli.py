@@ -282,9 +282,18 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in your own words.")],
     as_: AsOpt = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many solutions and similar questions.")] = 5,
+    route_: Annotated[
+        bool,
+        typer.Option(
+            "--route", help="When memory is not enough (low confidence), route the question to experts (needs --as)."
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the corporate memory: past solutions with citations, and similar questions."""
+    if route_:  # the same flow as `whoknows route`: memory first, experts when it is not enough
+        route(question, as_=as_, always=False, k=3, json_out=json_out)
+        return
     from whoknows.memory.ask import ask as ask_memory
 
     s, store, asker = open_as(as_)
