@@ -595,6 +595,72 @@ def prefs(
     _done(p.as_dict(), json_out, ", ".join(f"{k}: {v}" for k, v in p.as_dict().items() if k != "person_id"))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API server (uvicorn); the OpenAPI spec is at /api/v1/openapi.json."""
+    from whoknows.api.app import serve as run_server
+
+    s = settings()
+    err.print(f"whoknows API on http://{host}:{port}/api/v1 (spec: /api/v1/openapi.json); Ctrl-C stops it")
+    run_server(s, host=host, port=port)
+
+
+accounts_app = typer.Typer(help="Accounts that may log in to the server, and their roles.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+tokens_app = typer.Typer(help="API tokens for integrations (only their hash is stored).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@accounts_app.command("add")
+def accounts_add(
+    person: Annotated[str, typer.Argument(help="The person: e-mail, @handle, full name or #id.")],
+    role: Annotated[str, typer.Option("--role", help="member, analyst or admin.")] = "member",
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="WHOKNOWS_NEW_PASSWORD",
+            help="The password (asked for when not given; or from WHOKNOWS_NEW_PASSWORD).",
+        ),
+    ] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a person's account (or change its role and password)."""
+    from whoknows.api.accounts import add_account
+    from whoknows.store import open_store
+
+    data = add_account(open_store(settings(), create=False), person, role=role, password=password)
+    _done(data, json_out, f"account {data['action']}: {data['name']} (#{data['person_id']}) as {data['role']}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    person: Annotated[str, typer.Argument(help="The account's person: e-mail, @handle, full name or #id.")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
+    role: Annotated[str | None, typer.Option("--role", help="Scope; default: the account's role.")] = None,
+    days: Annotated[
+        float | None, typer.Option("--days", min=0.001, help="Expires after N days; default: never.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an API token (printed once) for `Authorization: Bearer …`."""
+    from datetime import timedelta
+
+    from whoknows.api.accounts import account_of, issue_token
+    from whoknows.store import open_store
+
+    store = open_store(settings(), create=False)
+    ttl = timedelta(days=days) if days is not None else None
+    issued = issue_token(store, account_of(store, person), kind="api", name=name, role=role, ttl=ttl)
+    _done(issued.as_dict(), json_out, f"token #{issued.id} ({issued.role}): {issued.token}")
+
+
 def _print_derived(data: dict[str, Any]) -> None:
     memory, index = data.get("memory", {}), data.get("index", {})
     expertise = data.get("expertise", {})

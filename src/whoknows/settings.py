@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     webhook_secret: str = ""
     #: Seconds before an outgoing webhook or SMTP call times out.
     notify_timeout_s: float = Field(default=10.0, gt=0.0)
+    #: API server: largest accepted JSON request body in bytes (larger: 413).
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    #: API server: largest accepted upload (``POST /api/v1/admin/imports``) in bytes.
+    api_max_upload_bytes: int = Field(default=512 * 1_048_576, ge=1_024)
+    #: API server: hours a browser session (login cookie) stays valid.
+    api_session_hours: float = Field(default=12.0, gt=0.0)
+    #: API server: mark the session cookie ``Secure`` (set to true whenever the server is reached over HTTPS).
+    api_cookie_secure: bool = False
 
     def database_url(self) -> str:
         """The database URL to use, with the default SQLite file resolved."""

@@ -37,10 +37,15 @@ def _m0003_routing(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.ROUTING_TABLES)
 
 
+def _m0004_accounts(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.ACCOUNT_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _m0001_initial),
     Migration(2, "qa_pairs", _m0002_qa_pairs),
     Migration(3, "routing", _m0003_routing),
+    Migration(4, "accounts", _m0004_accounts),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -357,3 +357,37 @@ ROUTING_TABLES = [
     route_answers,
     route_outcomes,
 ]
+
+# -- accounts and API access (migration 0004) -------------------------------------------------------------------
+# Who may log in to the server and with which role. An account belongs to a person (erasing the person erases the
+# account and its tokens). Passwords are stored as argon2id hashes; tokens (API tokens and browser sessions) only
+# as the SHA-256 of their value, so a copy of the database cannot be used to log in.
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=True),  # None: no local password (SSO only)
+    Column("role", String(20), nullable=False),  # member | analyst | admin
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),  # api | session
+    Column("name", String(200), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(20), nullable=False),  # scope: never more than the account's role
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_api_tokens_account", api_tokens.c.account_id)
+
+#: Tables created by migration 0004.
+ACCOUNT_TABLES = [accounts, api_tokens]

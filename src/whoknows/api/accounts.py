@@ -1,0 +1,246 @@
+"""Accounts, roles, API tokens and browser sessions (no FastAPI here: the CLI bootstraps admins with it too).
+
+* An account belongs to a person of the store (``accounts.person_id``) and has one role: ``member`` <
+  ``analyst`` < ``admin``. Local passwords are argon2id hashes (argon2-cffi defaults; rehashed on login when the
+  parameters change).
+* A token (``wk_…``, 256 random bits) is either an API token for integrations or a browser session created by
+  login. Only its SHA-256 is stored. A token has a role scope that never exceeds its account's role, an optional
+  expiry and a revocation time.
+* :func:`authenticate_token` is the one place a presented token becomes a :class:`Principal`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select, update
+
+from whoknows.api.errors import AuthInvalid, Forbidden
+from whoknows.errors import InputError, NotFoundError
+from whoknows.store import Store, schema
+
+ROLES = ("member", "analyst", "admin")
+Role = Literal["member", "analyst", "admin"]
+TokenKind = Literal["api", "session"]
+TOKEN_PREFIX = "wk_"
+MIN_PASSWORD_CHARS = 10
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account, the person it belongs to, the effective role, and how they authenticated."""
+
+    account_id: int
+    person_id: int
+    role: str
+    via: TokenKind
+    token_id: int
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: int
+    token: str  # shown once; only its hash is stored
+    kind: str
+    name: str
+    role: str
+    expires_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["expires_at"] = self.expires_at.isoformat() if self.expires_at else None
+        return d
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # argon2id
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so both cases take the same time."""
+    return _hasher().hash(secrets.token_hex(16))
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token_for(session_token: str) -> str:
+    """The CSRF token of a session: derived from the (HttpOnly) session token, so a page on another site that
+    cannot read the cookie cannot compute it either."""
+    return hashlib.sha256(b"whoknows-csrf:" + session_token.encode()).hexdigest()
+
+
+def csrf_matches(session_token: str, presented: str) -> bool:
+    return hmac.compare_digest(csrf_token_for(session_token), presented)
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}", code="account.bad_role")
+    return role
+
+
+def add_account(store: Store, person_ref: str, *, role: str, password: str | None) -> dict[str, Any]:
+    """Create the account of an existing person (e-mail, handle, name or #id), or update its role and password."""
+    check_role(role)
+    if password is not None and len(password) < MIN_PASSWORD_CHARS:
+        raise InputError(f"the password needs at least {MIN_PASSWORD_CHARS} characters", code="account.weak_password")
+    person = store.find_person(person_ref)
+    assert person.id is not None
+    digest = _hasher().hash(password) if password is not None else None
+    a = schema.accounts
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        existing = conn.execute(select(a.c.id).where(a.c.person_id == person.id)).scalar()
+        if existing is None:
+            account_id = int(
+                conn.execute(
+                    insert(a)
+                    .values(person_id=person.id, password_hash=digest, role=role, created_at=now)
+                    .returning(a.c.id)
+                ).scalar_one()
+            )
+            action = "created"
+        else:
+            account_id = int(existing)
+            values: dict[str, Any] = {"role": role, "disabled_at": None}
+            if digest is not None:
+                values["password_hash"] = digest
+            conn.execute(update(a).where(a.c.id == account_id).values(values))
+            action = "updated"
+    return {"account_id": account_id, "person_id": person.id, "name": person.name, "role": role, "action": action}
+
+
+def account_of(store: Store, person_ref: str) -> int:
+    """The account id of a person (by e-mail, handle, name or #id)."""
+    person = store.find_person(person_ref)
+    with store.read() as conn:
+        found = conn.execute(select(schema.accounts.c.id).where(schema.accounts.c.person_id == person.id)).scalar()
+    if found is None:
+        raise NotFoundError(f"{person.name} (#{person.id}) has no account", code="account.not_found")
+    return int(found)
+
+
+def verify_login(store: Store, email: str, password: str) -> int:
+    """The account id for a correct e-mail and password; :class:`AuthInvalid` otherwise (same message, same
+    work, whether the person, the account or the password was wrong)."""
+    a = schema.accounts
+    try:
+        person_id = store.find_person(email).id if "@" in email else None
+    except NotFoundError:
+        person_id = None
+    row = None
+    if person_id is not None:
+        with store.read() as conn:
+            row = conn.execute(
+                select(a.c.id, a.c.password_hash).where(a.c.person_id == person_id, a.c.disabled_at.is_(None))
+            ).first()
+    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
+    try:
+        _hasher().verify(stored, password)
+        ok = row is not None and bool(row.password_hash)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None:
+        raise AuthInvalid("wrong e-mail or password", code="auth.bad_credentials")
+    if _hasher().check_needs_rehash(stored):
+        with store.write() as conn:
+            conn.execute(update(a).where(a.c.id == row.id).values(password_hash=_hasher().hash(password)))
+    return int(row.id)
+
+
+def issue_token(
+    store: Store,
+    account_id: int,
+    *,
+    kind: TokenKind,
+    name: str,
+    role: str | None = None,
+    ttl: timedelta | None = None,
+) -> IssuedToken:
+    """A new token for ``account_id``; ``role`` defaults to (and may not exceed) the account's role."""
+    a, t = schema.accounts, schema.api_tokens
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InputError("a token needs a name of 1 to 200 characters", code="token.bad_name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = now + ttl if ttl is not None else None
+    with store.write() as conn:
+        account_role = conn.execute(select(a.c.role).where(a.c.id == account_id)).scalar()
+        if account_role is None:
+            raise NotFoundError(f"no account #{account_id}", code="account.not_found")
+        scope = check_role(role) if role is not None else str(account_role)
+        if ROLES.index(scope) > ROLES.index(str(account_role)):
+            raise Forbidden(
+                f"a token cannot have more rights ({scope}) than its account ({account_role})", code="token.bad_scope"
+            )
+        token_id = int(
+            conn.execute(
+                insert(t)
+                .values(
+                    token_sha256=token_digest(token),
+                    kind=kind,
+                    name=name,
+                    account_id=account_id,
+                    role=scope,
+                    created_at=now,
+                    expires_at=expires,
+                )
+                .returning(t.c.id)
+            ).scalar_one()
+        )
+    return IssuedToken(token_id, token, kind, name, scope, expires)
+
+
+def revoke_token(store: Store, token_id: int, *, account_id: int | None = None) -> bool:
+    """Revoke a token (only one of ``account_id``'s when given). False when it was already revoked."""
+    t = schema.api_tokens
+    where = [t.c.id == token_id] + ([t.c.account_id == account_id] if account_id is not None else [])
+    with store.write() as conn:
+        if conn.execute(select(t.c.id).where(*where)).first() is None:
+            raise NotFoundError(f"no token #{token_id}", code="token.not_found")
+        done = conn.execute(
+            update(t).where(*where, t.c.revoked_at.is_(None)).values(revoked_at=datetime.now(UTC))
+        ).rowcount
+    return bool(done)
+
+
+def authenticate_token(store: Store, token: str, *, kind: TokenKind) -> Principal:
+    """The principal behind a presented token of ``kind``; :class:`AuthInvalid` when it is unknown, of the wrong
+    kind, expired, revoked, or its account is disabled. The effective role is the lesser of token and account."""
+    a, t = schema.accounts, schema.api_tokens
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise AuthInvalid("invalid token", code="auth.invalid_token")
+    with store.read() as conn:
+        row = conn.execute(
+            select(t.c.id, t.c.kind, t.c.role, t.c.expires_at, t.c.revoked_at, a.c.id.label("account_id"),
+                   a.c.person_id, a.c.role.label("account_role"), a.c.disabled_at)
+            .join(a, a.c.id == t.c.account_id)
+            .where(t.c.token_sha256 == token_digest(token))
+        ).first()  # fmt: skip
+    if row is None or row.kind != kind or row.disabled_at is not None:
+        raise AuthInvalid("invalid token", code="auth.invalid_token")
+    if row.revoked_at is not None:
+        raise AuthInvalid("this token was revoked", code="auth.token_revoked")
+    expires = row.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    if expires is not None and expires <= datetime.now(UTC):
+        raise AuthInvalid("this token has expired", code="auth.token_expired")
+    role = min(str(row.role), str(row.account_role), key=ROLES.index)
+    return Principal(int(row.account_id), int(row.person_id), role, kind, int(row.id))

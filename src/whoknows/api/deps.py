@@ -1,0 +1,95 @@
+"""What every route needs: the application state (settings, store, warm memory index) and the caller.
+
+Authentication (one place): ``Authorization: Bearer <API token>`` for integrations; otherwise the session cookie
+set by ``POST /auth/login``, which on unsafe methods also needs the ``X-CSRF-Token`` header (the value login
+returned, also readable from the ``whoknows_csrf`` cookie). A bearer header wins over a cookie.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from whoknows.api.accounts import Principal, authenticate_token, csrf_matches
+from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
+from whoknows.api.imports import ImportJobs
+from whoknows.memory.ask import MemorySearch
+from whoknows.memory.memory_index import index_path
+from whoknows.settings import Settings
+from whoknows.store import Store
+
+SESSION_COOKIE = "whoknows_session"
+CSRF_COOKIE = "whoknows_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    imports: ImportJobs = field(init=False)
+    _memory: tuple[int, MemorySearch] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.imports = ImportJobs(self.store, self.settings)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def memory(self) -> MemorySearch:
+        """A warm handle on the memory index, reopened whenever the index was rewritten (import, answer, reindex)."""
+        path = index_path(self.data_dir)
+        try:
+            version = (path / "manifest.json").stat().st_mtime_ns
+        except OSError:
+            version = -1
+        with self._lock:
+            if self._memory is None or self._memory[0] != version:
+                self._memory = (version, MemorySearch(self.store, path))
+            return self._memory[1]
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.whoknows
+    return state
+
+
+def current_principal(request: Request, state: Annotated[AppState, Depends(app_state)]) -> Principal:
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthInvalid("use 'Authorization: Bearer <token>'", code="auth.bad_header")
+        return authenticate_token(state.store, token.strip(), kind="api")
+    session = request.cookies.get(SESSION_COOKIE)
+    if session is None:
+        raise AuthRequired("log in (POST /api/v1/auth/login) or send an API token as 'Authorization: Bearer …'")
+    principal = authenticate_token(state.store, session, kind="session")
+    if request.method not in SAFE_METHODS and not csrf_matches(session, request.headers.get(CSRF_HEADER, "")):
+        raise CsrfFailed(f"missing or wrong {CSRF_HEADER} header (the csrf_token returned by login)")
+    return principal
+
+
+def require(role: str) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, who must have at least ``role``."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has_role(role):
+            raise Forbidden(f"this needs the {role} role (you have {principal.role})")
+        return principal
+
+    return check
+
+
+State = Annotated[AppState, Depends(app_state)]
+Caller = Annotated[Principal, Depends(current_principal)]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,103 @@
+"""Asking and looking people up: ``/ask``, ``/route``, ``/people/{ref}``, ``/people/{ref}/profile``, analytics.
+
+Each route answers as the caller: the core functions filter by the spaces the caller's person may read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from whoknows.api.deps import Caller, State
+from whoknows.api.errors import Forbidden
+from whoknows.derive import expertise_path
+
+router = APIRouter(tags=["ask"])
+
+Question = Annotated[str, Field(min_length=1, max_length=10_000, description="The question, in your own words.")]
+
+
+class AskIn(BaseModel):
+    question: Question
+    k: int = Field(default=5, ge=1, le=50, description="How many solutions, and how many experts.")
+
+
+class RouteIn(BaseModel):
+    question: Question
+    always: bool = Field(default=False, description="Route even if memory answers (it did not help).")
+    k: int = Field(default=3, ge=1, le=20, description="How many experts to ask.")
+
+
+@router.post("/ask")
+def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
+    """Answers from the corporate memory (with citations) and the colleagues most likely to know (with evidence)."""
+    from whoknows.expertise import find_experts
+
+    memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k)
+    experts = find_experts(
+        state.store, body.question, asker_id=me.person_id, k=body.k, path=expertise_path(state.data_dir)
+    )
+    return {"question": body.question, "memory": memory.as_dict(), "experts": experts.as_dict()}
+
+
+@router.post("/route")
+def route(body: RouteIn, state: State, me: Caller) -> dict[str, Any]:
+    """Memory first; when it is not enough (or ``always``), ask experts chosen by the routing policy."""
+    from whoknows.routing import ask_or_route
+
+    result = ask_or_route(
+        state.store,
+        state.data_dir,
+        body.question,
+        me.person_id,
+        route="always" if body.always else "auto",
+        k=body.k,
+        settings=state.settings,
+    )
+    return result.as_dict()
+
+
+@router.get("/people/{ref}")
+def person(ref: str, state: State, _me: Caller) -> dict[str, Any]:
+    """A colleague's directory entry (by #id, e-mail, @handle or full name)."""
+    p = state.store.find_person(ref)
+    return {
+        "id": p.id,
+        "name": p.name,
+        "department": p.department,
+        "team": p.team,
+        "role": p.role,
+        "timezone": p.timezone,
+        "opted_out": p.opted_out,
+    }
+
+
+@router.get("/people/{ref}/profile")
+def person_profile(ref: str, state: State, me: Caller) -> dict[str, Any]:
+    """What whoknows thinks the person knows, with evidence from spaces the caller may read."""
+    from whoknows.expertise import profile
+
+    return profile(state.store, ref, viewer_id=me.person_id, path=expertise_path(state.data_dir)).as_dict()
+
+
+@router.get("/analytics/report")
+def analytics_report(
+    state: State,
+    me: Caller,
+    months: Annotated[int, Query(ge=1, le=120, description="Length of the period, up to the newest data.")] = 6,
+    scope: Annotated[
+        Literal["mine", "organisation"],
+        Query(description="mine: spaces you may read; organisation: every space (analyst or admin)."),
+    ] = "mine",
+) -> dict[str, Any]:
+    """Collaboration analytics; the privacy rules (minimum group size, individual views) are the core's."""
+    from whoknows.analytics import build_report
+
+    if scope == "organisation" and not me.has_role("analyst"):
+        raise Forbidden("the organisation-wide report needs the analyst role")
+    report = build_report(
+        state.store, viewer=me.person_id, admin=scope == "organisation", months=months, settings=state.settings
+    )
+    return report.as_dict()

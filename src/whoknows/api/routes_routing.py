@@ -1,0 +1,123 @@
+"""The expert's side of routing (``/inbox``, ``/assignments/{id}/…``), the asker's (``/questions/{id}/accept``)
+and one's own preferences (``/me/prefs``, ``/me/opt-out``). The core checks that an assignment or question is
+the caller's (403 otherwise)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from whoknows.api.deps import Caller, State
+from whoknows.api.pagination import Page, PageParams
+
+router = APIRouter(tags=["routing"])
+
+
+class AnswerIn(BaseModel):
+    text: str = Field(min_length=1, max_length=50_000)
+
+
+class DeclineIn(BaseModel):
+    reason: str = Field(default="not my area", max_length=500, description="'not my area' teaches the ranker.")
+
+
+class ForwardIn(BaseModel):
+    colleague: str = Field(min_length=1, max_length=500, description="#id, e-mail, @handle or full name.")
+
+
+class AcceptIn(BaseModel):
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class PrefsIn(BaseModel):
+    """Fields left out are unchanged."""
+
+    channels: list[Literal["email", "slack", "webhook"]] | None = Field(default=None, max_length=3)
+    digest: Literal["immediate", "daily"] | None = None
+    weekly_budget: int | None = Field(default=None, ge=0, le=1000)
+    ooo_until: datetime | None = None
+    work_start: int | None = Field(default=None, ge=0, le=23)
+    work_end: int | None = Field(default=None, ge=1, le=24)
+    work_days: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(default=None, max_length=7)
+    hidden_topics: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=200
+    )
+    email: str | None = Field(default=None, max_length=320)
+    slack_user: str | None = Field(default=None, max_length=100)
+
+
+class OptOutIn(BaseModel):
+    opt_out: bool = Field(default=True, description="true: never route questions to me; false: route again.")
+
+
+@router.get("/inbox", response_model=Page)
+def inbox(state: State, me: Caller, page: Annotated[PageParams, Depends()]) -> Page:
+    """Routed questions waiting for the caller's answer, with why they were asked."""
+    from whoknows.routing import inbox as load_inbox
+
+    return page.page(load_inbox(state.store, me.person_id))
+
+
+@router.post("/assignments/{assignment_id}/answer")
+def answer(assignment_id: int, body: AnswerIn, state: State, me: Caller) -> dict[str, Any]:
+    """Answer a routed question: stored in memory credited to the caller; the asker is notified."""
+    from whoknows.routing import answer as do_answer
+
+    return do_answer(
+        state.store, state.data_dir, assignment_id, body.text, me.person_id, channel="api", settings=state.settings
+    )
+
+
+@router.post("/assignments/{assignment_id}/decline")
+def decline(assignment_id: int, body: DeclineIn, state: State, me: Caller) -> dict[str, Any]:
+    """Decline; the next expert is asked."""
+    from whoknows.routing import decline as do_decline
+
+    return do_decline(
+        state.store, state.data_dir, assignment_id, me.person_id, reason=body.reason, settings=state.settings
+    )
+
+
+@router.post("/assignments/{assignment_id}/forward")
+def forward(assignment_id: int, body: ForwardIn, state: State, me: Caller) -> dict[str, Any]:
+    """Hand the question to a colleague (their own preferences still apply)."""
+    from whoknows.routing import forward as do_forward
+
+    colleague = state.store.find_person(body.colleague)
+    assert colleague.id is not None
+    return do_forward(state.store, assignment_id, me.person_id, colleague.id, settings=state.settings)
+
+
+@router.post("/questions/{question_id}/accept")
+def accept(question_id: int, body: AcceptIn, state: State, me: Caller) -> dict[str, Any]:
+    """The asker accepts (and may rate) the latest answer; the expertise model learns from it."""
+    from whoknows.routing import accept as do_accept
+
+    return do_accept(state.store, state.data_dir, question_id, me.person_id, rating=body.rating)
+
+
+@router.get("/me/prefs")
+def get_prefs(state: State, me: Caller) -> dict[str, Any]:
+    """The caller's routing preferences."""
+    from whoknows.routing import get_prefs as load
+
+    return load(state.store, me.person_id).as_dict()
+
+
+@router.put("/me/prefs")
+def put_prefs(body: PrefsIn, state: State, me: Caller) -> dict[str, Any]:
+    """Change some of the caller's routing preferences."""
+    from whoknows.routing import set_prefs
+
+    return set_prefs(state.store, me.person_id, **body.model_dump(exclude_none=True)).as_dict()
+
+
+@router.post("/me/opt-out")
+def opt_out(body: OptOutIn, state: State, me: Caller) -> dict[str, Any]:
+    """Opt out of (or back into) being asked routed questions."""
+    from whoknows.routing import set_prefs
+
+    return set_prefs(state.store, me.person_id, routing_opt_out=body.opt_out).as_dict()
