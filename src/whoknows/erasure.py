@@ -28,6 +28,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from whoknows.errors import InputError
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 Policy = Literal["delete", "anonymise"]
 M, T, P = schema.messages, schema.threads, schema.people
@@ -62,14 +63,13 @@ def erase_person(store: Store, data_dir: Path, person_ref: str, *, policy: Polic
         if policy == "delete":
             started_threads = _threads_started_by(conn, pid, threads)
             _delete_routing_text(conn, pid)
-            for i in range(0, len(ids), 500):
-                conn.execute(delete(M).where(M.c.id.in_(ids[i : i + 500])))
+            for part in in_chunks(ids):
+                conn.execute(delete(M).where(M.c.id.in_(part)))
             if started_threads:
                 conn.execute(update(T).where(T.c.id.in_(started_threads)).values(title=None))
         else:
             pattern = _names_pattern(person.name, [a.value for a in person.aliases if a.kind.value != "external"])
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
+            for part in in_chunks(ids):
                 for mid, text in conn.execute(select(M.c.id, M.c.text).where(M.c.id.in_(part))).all():
                     conn.execute(
                         update(M)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from whoknows.errors import InputError, NotFoundError
 from whoknows.model import AliasKind, Person, normalize_alias
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 P, PA, PM, M, SM = schema.people, schema.person_aliases, schema.person_merges, schema.messages, schema.space_members
 
@@ -155,13 +156,8 @@ def _undo_manual(conn: Connection, m: Any) -> int:
         (M, M.c.author_id, "messages"),
         (PM, PM.c.survivor_id, "merges"),
     ):
-        ids = moved.get(key) or []
-        for start in range(0, len(ids), 500):
-            conn.execute(
-                update(table)
-                .where(and_(table.c.id.in_(ids[start : start + 500]), col == survivor))
-                .values({col.name: pid})
-            )
+        for part in in_chunks(moved.get(key) or []):
+            conn.execute(update(table).where(and_(table.c.id.in_(part), col == survivor)).values({col.name: pid}))
     if moved.get("memberships"):
         conn.execute(
             update(SM).where(SM.c.person_id == survivor, SM.c.space_id.in_(moved["memberships"])).values(person_id=pid)

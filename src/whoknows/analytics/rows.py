@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, select
 
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ def load_space(conn: Connection, space: SpaceRow, since: datetime | None = None)
     question_ids = {q.question_id for q in questions}
     solutions: list[SolutionRow] = []
     messages: list[MessageRow] = []
-    for chunk in _chunks(thread_ids, 2_000):
+    for chunk in in_chunks(thread_ids, 2_000):
         for r in conn.execute(
             select(qs.c.question_id, qs.c.message_id, qs.c.solver_id, qs.c.rank, m.c.created_at)
             .join(m, m.c.id == qs.c.message_id)
@@ -148,15 +149,10 @@ def iter_spaces(store: Store, spaces: Iterable[SpaceRow], since: datetime | None
 def thread_external_ids(conn: Connection, thread_ids: Iterable[int]) -> dict[int, str]:
     t = schema.threads
     out: dict[int, str] = {}
-    for chunk in _chunks(sorted(set(thread_ids)), 5_000):
+    for chunk in in_chunks(sorted(set(thread_ids)), 5_000):
         out.update({int(i): str(e) for i, e in conn.execute(select(t.c.id, t.c.external_id).where(t.c.id.in_(chunk)))})
     return out
 
 
 def _int(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
-
-
-def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +127,8 @@ def people(store: Store, ids: Sequence[int] | None = None) -> dict[int, PersonRo
             rows = list(conn.execute(query))
         else:
             rows = []
-            wanted = sorted(set(ids))
-            for start in range(0, len(wanted), 900):
-                rows.extend(conn.execute(query.where(p.c.id.in_(wanted[start : start + 900]))))
+            for part in in_chunks(sorted(set(ids))):
+                rows.extend(conn.execute(query.where(p.c.id.in_(part))))
     for r in rows:
         out[int(r.id)] = PersonRow(int(r.id), r.name, r.department, bool(r.opted_out), bool(r.is_bot))
     return out
@@ -168,13 +168,12 @@ def message_texts(store: Store, ids: Sequence[int]) -> dict[int, tuple[str, str 
     """``id -> (text, url or thread url, space id, thread id)`` for the messages that still exist."""
     m, t = schema.messages, schema.threads
     out: dict[int, tuple[str, str | None, int, int]] = {}
-    wanted = sorted(set(ids))
     with store.read() as conn:
-        for start in range(0, len(wanted), 900):
+        for part in in_chunks(sorted(set(ids))):
             q = (
                 select(m.c.id, m.c.text, m.c.url, t.c.url.label("turl"), m.c.space_id, m.c.thread_id)
                 .join(t, t.c.id == m.c.thread_id)
-                .where(m.c.id.in_(wanted[start : start + 900]))
+                .where(m.c.id.in_(part))
             )
             for r in conn.execute(q):
                 out[int(r.id)] = (r.text or "", r.url or r.turl, int(r.space_id), int(r.thread_id))

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from whoknows.index import Doc, SearchIndex, SearchIndexError
 from whoknows.index.embedders.static import train_static
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 #: Characters of a solution's message text that go into the indexed document.
 SOLUTION_CHARS = 2_000
@@ -51,9 +52,7 @@ def pair_docs(conn: Connection, question_ids: Sequence[int] | None = None) -> It
         best, best.c.question_id == qp.c.question_id
     )
     if question_ids is not None:
-        ids = sorted(question_ids)
-        chunks = [ids[i : i + 900] for i in range(0, len(ids), 900)]
-        queries = [base.where(qp.c.question_id.in_(c)) for c in chunks]
+        queries = [base.where(qp.c.question_id.in_(c)) for c in in_chunks(sorted(question_ids))]
     else:
         queries = [base.order_by(qp.c.question_id)]
     for query in queries:
@@ -109,12 +108,9 @@ def sync_threads(
 
 def question_ids_of(conn: Connection, thread_ids: Sequence[int]) -> list[int]:
     qp = schema.qa_pairs
-    ids = sorted(set(thread_ids))
     out: list[int] = []
-    for i in range(0, len(ids), 900):
-        out += [
-            int(q) for q in conn.execute(select(qp.c.question_id).where(qp.c.thread_id.in_(ids[i : i + 900]))).scalars()
-        ]
+    for part in in_chunks(sorted(set(thread_ids))):
+        out += [int(q) for q in conn.execute(select(qp.c.question_id).where(qp.c.thread_id.in_(part))).scalars()]
     return out
 
 

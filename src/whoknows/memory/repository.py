@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, insert, select
 from whoknows.memory.types import Post, QAPair, Solution, ThreadInput
 from whoknows.memory.weights import SolutionModel
 from whoknows.store import schema
+from whoknows.store.chunking import in_chunks
 
 EXTRACTOR_VERSION = "qa-1"
 
@@ -212,9 +213,9 @@ def load_pairs(
     heads = conn.execute(query).mappings().all()
     sols: dict[int, list[Solution]] = defaultdict(list)
     qids = [int(h["question_id"]) for h in heads]
-    for i in range(0, len(qids), 1000):
+    for part in in_chunks(qids):
         for r in conn.execute(
-            select(qs).where(qs.c.question_id.in_(qids[i : i + 1000])).order_by(qs.c.question_id, qs.c.rank)
+            select(qs).where(qs.c.question_id.in_(part)).order_by(qs.c.question_id, qs.c.rank)
         ).mappings():
             sols[int(r["question_id"])].append(_solution(r))
     return [_pair(h, sols.get(int(h["question_id"]), [])) for h in heads]

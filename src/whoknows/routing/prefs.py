@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from whoknows.errors import InputError
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 CHANNELS = ("email", "slack", "webhook")
 DIGESTS = ("immediate", "daily")
@@ -63,8 +64,8 @@ def load_prefs(conn: Connection, person_ids: list[int]) -> dict[int, Prefs]:
     ep = schema.expert_prefs
     found: dict[int, Prefs] = {}
     ids = sorted(set(person_ids))
-    for i in range(0, len(ids), 900):
-        for row in conn.execute(select(ep).where(ep.c.person_id.in_(ids[i : i + 900]))):
+    for part in in_chunks(ids):
+        for row in conn.execute(select(ep).where(ep.c.person_id.in_(part))):
             found[int(row.person_id)] = _from_row(row)
     return {pid: found.get(pid) or Prefs(pid) for pid in ids}
 

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, insert, select, tuple_, update
 
 from whoknows.model import Person, WriteStats
 from whoknows.store import schema
+from whoknows.store.chunking import in_chunks
 
-IN_CHUNK = 400
 STRONG = frozenset(schema.STRONG_ALIAS_KINDS)
 Allocate = Callable[[Connection, Any, int], list[int]]
 
@@ -63,10 +63,9 @@ def write_people(
         alias_sets.append(list(dict.fromkeys(aliases)))
     strong = sorted({a for aliases in alias_sets for a in aliases if a[0] in STRONG})
     known: dict[tuple[str, str], int] = {}
-    for start in range(0, len(strong), IN_CHUNK):
-        part = strong[start : start + IN_CHUNK]
+    for part in in_chunks(strong, 400):  # two parameters per alias
         for kind, value, pid in conn.execute(
-            select(pa.kind, pa.value, pa.person_id).where(tuple_(pa.kind, pa.value).in_(part))
+            select(pa.kind, pa.value, pa.person_id).where(tuple_(pa.kind, pa.value).in_(list(part)))
         ):
             known[(kind, value)] = pid
 
@@ -151,10 +150,8 @@ def _write_aliases(
     pa = schema.person_aliases.c
     have: set[tuple[int, str, str]] = set()
     pids = sorted(set(resolved))
-    for start in range(0, len(pids), IN_CHUNK):
-        for pid, kind, value in conn.execute(
-            select(pa.person_id, pa.kind, pa.value).where(pa.person_id.in_(pids[start : start + IN_CHUNK]))
-        ):
+    for part in in_chunks(pids):
+        for pid, kind, value in conn.execute(select(pa.person_id, pa.kind, pa.value).where(pa.person_id.in_(part))):
             have.add((pid, kind, value))
     rows: list[dict[str, Any]] = []
     for p, aliases, pid, rule in zip(records, alias_sets, resolved, rules, strict=True):
@@ -184,8 +181,7 @@ def _update_people(conn: Connection, records: dict[int, Person]) -> int:
     """Fill in attributes stored people lack, or that changed in the same source. Returns how many changed."""
     rows: dict[int, Any] = {}
     pids = sorted(records)
-    for start in range(0, len(pids), IN_CHUNK):
-        part = pids[start : start + IN_CHUNK]
+    for part in in_chunks(pids):
         for row in conn.execute(select(schema.people).where(schema.people.c.id.in_(part))).mappings():
             rows[row["id"]] = row
     changed = 0

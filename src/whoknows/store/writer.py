@@ -12,7 +12,7 @@ alias (e-mail, Slack or Stack Exchange id) matches an existing person joins that
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +20,8 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, te
 
 from whoknows.model import AliasKind, Batch, Message, Person, Space, Thread, WriteStats
 from whoknows.store import schema
+from whoknows.store.chunking import in_chunks
 from whoknows.store.people_writer import identity_of, write_people
-
-# SQLite's default variable limit is 32766; stay well below it for IN lists.
-IN_CHUNK = 900
 
 
 def external_alias(source: str, external_id: str) -> tuple[str, str]:
@@ -36,11 +34,6 @@ def to_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(seq), size):
-        yield seq[start : start + size]
 
 
 def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
@@ -132,7 +125,7 @@ class BatchWriter:
         for source, ext in keys:
             by_source.setdefault(source, []).append(ext)
         for source, exts in by_source.items():
-            for part in chunks(list(dict.fromkeys(exts))):
+            for part in in_chunks(list(dict.fromkeys(exts))):
                 cols = [table.c.id, table.c.external_id, *extra]
                 rows = conn.execute(select(*cols).where(and_(table.c.source == source, table.c.external_id.in_(part))))
                 for row in rows:
@@ -170,7 +163,7 @@ class BatchWriter:
                 out[key] = pid
         if missing:
             wanted = {external_alias(*k)[1]: k for k in missing}
-            for part in chunks(list(wanted)):
+            for part in in_chunks(list(wanted)):
                 rows = conn.execute(
                     select(schema.person_aliases.c.value, schema.person_aliases.c.person_id).where(
                         schema.person_aliases.c.kind == AliasKind.EXTERNAL.value,
@@ -261,7 +254,7 @@ class BatchWriter:
         )
         gone = current - wanted if exact else set()
         if gone:
-            for part in chunks(sorted(gone)):
+            for part in in_chunks(sorted(gone)):
                 conn.execute(
                     delete(schema.space_members).where(
                         schema.space_members.c.space_id == sid, schema.space_members.c.person_id.in_(part)
@@ -328,7 +321,7 @@ class BatchWriter:
         """A newer export may retitle a thread or change its metadata (tags, links, status)."""
         cols = schema.threads.c
         current: dict[int, Any] = {}
-        for part in chunks(sorted(tid for tid, _ in records)):
+        for part in in_chunks(sorted(tid for tid, _ in records)):
             for found in conn.execute(select(cols.id, cols.title, cols.url, cols.meta).where(cols.id.in_(part))):
                 current[found.id] = found
         for tid, t in records:
@@ -468,7 +461,7 @@ class BatchWriter:
         ids = {existing[(m.source, m.external_id)]: m for m in records}
         cols = schema.messages.c
         current: dict[int, Any] = {}
-        for part in chunks(sorted(ids)):
+        for part in in_chunks(sorted(ids)):
             for found in conn.execute(
                 select(
                     cols.id, cols.text, cols.score, cols.reactions, cols.accepted, cols.edited_at, cols.kind, cols.meta
