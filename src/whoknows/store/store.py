@@ -128,7 +128,7 @@ class Store:
             )
 
     def writer(self, import_id: int | None) -> BatchWriter:
-        return BatchWriter(self.backend, import_id)
+        return BatchWriter(import_id)
 
     def write_batch(self, writer: BatchWriter, batch: Batch) -> WriteStats:
         """Write ``batch`` in one transaction: all of it or (on any error) none of it."""

@@ -75,8 +75,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 class BatchWriter:
     """Writes :class:`Batch` objects of one import into the store."""
 
-    def __init__(self, backend: str, import_id: int | None):
-        self.backend = backend
+    def __init__(self, import_id: int | None):
         self.import_id = import_id
         # (source, external_id) -> id
         self.people: dict[tuple[str, str], int] = {}
