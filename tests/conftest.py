@@ -14,6 +14,17 @@ from whoknows.store import Store, open_store
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 PG_URL = os.environ.get("WHOKNOWS_TEST_DATABASE_URL")
+EXTENDED = os.environ.get("WHOKNOWS_EXTENDED", "") not in ("", "0")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long fault/load runs (marker ``extended``) only run with ``-m extended`` or WHOKNOWS_EXTENDED=1."""
+    if EXTENDED or "extended" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="extended suite: run with -m extended (or WHOKNOWS_EXTENDED=1)")
+    for item in items:
+        if "extended" in item.keywords:
+            item.add_marker(skip)
 
 
 def shared_data(*parts: str) -> Path:
