@@ -781,6 +781,20 @@ def people_unmerge(
         out.print(f"merge {merge_id} undone; person #{pid} is separate again")
 
 
+@people_app.command("opt-out")
+def people_opt_out(
+    person: Annotated[str, typer.Argument(help="The person: e-mail, @handle, full name or #id.")],
+    undo: Annotated[bool, typer.Option("--undo", help="Opt the person back in.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Opt a person out of whoknows altogether: no expert rankings, no routing, not named in answers or analytics."""
+    from whoknows.identity import set_opt_out
+    from whoknows.store import open_store
+
+    data = set_opt_out(open_store(settings(), create=False), person, not undo)
+    _done(data, json_out, f"{data['name']} (#{data['id']}) is {'opted out' if data['opted_out'] else 'opted in'}")
+
+
 @people_app.command("map")
 def people_map(
     path: Annotated[Path, typer.Argument(help="CSV with columns person,alias (alias as kind:value).")],

@@ -66,6 +66,11 @@ def _build_expertise(store: Store, data_dir: Path, progress: StageProgress | Non
     }
 
 
+def rebuild_expertise(store: Store, data_dir: Path, *, progress: StageProgress | None = None) -> dict[str, Any]:
+    """Rebuild only the expertise model (profiles, graph, the learned ranker) from the store."""
+    return _build_expertise(store, data_dir, progress)
+
+
 def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = None) -> DeriveStats:
     """Re-extract every thread's questions and solutions, rebuild the memory search index and the expertise model."""
     started = time.perf_counter()

@@ -274,6 +274,17 @@ def _find(store: Store, ref: str) -> Person:
     return store.find_person(ref)
 
 
+def set_opt_out(store: Store, ref: str, opted_out: bool = True) -> dict[str, Any]:
+    """Opt a person out of whoknows altogether (or back in). Takes effect on the next read, no rebuild needed:
+    expert finding and routing skip them, memory keeps their knowledge but names them "a colleague (opted out)",
+    analytics leave them out, and their profile is shown to nobody but themselves. Routing-only opt-out is a
+    routing preference instead (``routing.set_prefs(routing_opt_out=…)``)."""
+    person = _find(store, ref)
+    with store.write() as conn:
+        conn.execute(update(P).where(P.c.id == person.id).values(opted_out=bool(opted_out)))
+    return {"id": person.id, "name": person.name, "opted_out": bool(opted_out)}
+
+
 def suggest(store: Store, *, limit: int = 100) -> list[dict[str, Any]]:
     """Pairs of people in different sources with the same name and no conflicting e-mail address."""
     with store.read() as conn:

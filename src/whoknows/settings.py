@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     api_session_hours: float = Field(default=12.0, gt=0.0)
     #: API server: mark the session cookie ``Secure`` (set to true whenever the server is reached over HTTPS).
     api_cookie_secure: bool = False
+    #: Data retention: raw messages older than this many days are deleted by ``whoknows retention``
+    #: (0 = keep forever).
+    retention_days: int = Field(default=0, ge=0)
+    #: Data retention: keep the extracted question→solution pairs of deleted messages, de-identified (no
+    #: author, people's names scrubbed); false deletes them with the messages.
+    retention_keep_knowledge: bool = True
+    #: API server: failed logins allowed per e-mail address within the window (a client address gets 4x);
+    #: more get 429 until the oldest failure leaves the window. 0 switches throttling off.
+    api_login_max_failures: int = Field(default=5, ge=0)
+    #: API server: the login throttling window in minutes.
+    api_login_window_minutes: float = Field(default=15.0, gt=0.0)
 
     def database_url(self) -> str:
         """The database URL to use, with the default SQLite file resolved."""

@@ -73,8 +73,9 @@ class Api:
 @pytest.fixture(scope="session")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     data = tmp_path_factory.mktemp("api")
+    # Login throttling is off here (many tests log in, some on purpose wrongly); test_api_admin_optout covers it.
     settings = Settings(data_dir=data, db=str(data / "whoknows.db"), api_max_body_bytes=64 * 1024,
-                        api_max_upload_bytes=256 * 1024)  # fmt: skip
+                        api_max_upload_bytes=256 * 1024, api_login_max_failures=0)  # fmt: skip
     store = open_store(settings)
     load_demo(store, DemoConfig(messages=1500, people=60), truth_path=data / "truth.json")
     ingest(store, "test", SRC, [canary_batch()])

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from whoknows.api.accounts import Principal, authenticate_token, csrf_matches
 from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
 from whoknows.api.imports import ImportJobs
+from whoknows.api.throttle import LoginThrottle
 from whoknows.memory.ask import MemorySearch
 from whoknows.memory.memory_index import index_path
 from whoknows.settings import Settings
@@ -34,11 +35,13 @@ class AppState:
     settings: Settings
     store: Store
     imports: ImportJobs = field(init=False)
+    logins: LoginThrottle = field(init=False)
     _memory: tuple[int, MemorySearch] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.imports = ImportJobs(self.store, self.settings)
+        self.logins = LoginThrottle(self.settings.api_login_max_failures, self.settings.api_login_window_minutes * 60)
 
     @property
     def data_dir(self) -> Path:

@@ -84,7 +84,10 @@ def error_response(
 
 async def _whoknows_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WhoknowsError)
-    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+    headers = None
+    if exc.http_status in (429, 503) and isinstance(exc.details, dict) and "retry_after" in exc.details:
+        headers = {"Retry-After": str(exc.details["retry_after"])}
+    return error_response(exc.http_status, exc.code, exc.message, exc.details, headers)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

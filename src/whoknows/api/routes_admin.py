@@ -1,4 +1,4 @@
-"""Admin routes: rebuild derived data, imports (upload, progress, result), API tokens."""
+"""Admin routes: rebuild derived data, erase a person, imports (upload, progress, result), API tokens."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 import secrets
 import shutil
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
@@ -33,6 +33,30 @@ def reindex(state: State, _admin: Admin) -> dict[str, Any]:
     from whoknows.derive import reindex as derive_all
 
     return derive_all(state.store, state.data_dir).as_dict()
+
+
+class EraseIn(BaseModel):
+    policy: Literal["delete", "anonymise"] = Field(
+        default="delete",
+        description="delete: remove the person's messages; anonymise: keep them without the person or their name.",
+    )
+
+
+@router.post("/expertise/rebuild")
+def rebuild_expertise(state: State, _admin: Admin) -> dict[str, Any]:
+    """Rebuild the expertise model (profiles and the learned ranker) from the store. Runs to completion."""
+    from whoknows.derive import rebuild_expertise as rebuild
+
+    return rebuild(state.store, state.data_dir)
+
+
+@router.post("/people/{ref}/erase")
+def erase(ref: str, body: EraseIn, state: State, _admin: Admin) -> dict[str, Any]:
+    """Erase a person (right to erasure): account, aliases, profile, index entries, routing and analytics
+    contributions; their messages are deleted or anonymised per ``policy``. Cannot be undone."""
+    from whoknows.erasure import erase_person
+
+    return erase_person(state.store, state.data_dir, ref, policy=body.policy).as_dict()
 
 
 @router.post(UPLOAD_PATH.removeprefix("/api/v1/admin"), status_code=202)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from whoknows.api.accounts import (
@@ -17,6 +17,7 @@ from whoknows.api.accounts import (
     verify_login,
 )
 from whoknows.api.deps import CSRF_COOKIE, SESSION_COOKIE, Caller, State
+from whoknows.api.errors import AuthInvalid
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -39,9 +40,18 @@ def _me(state: State, principal: Principal) -> dict[str, Any]:
 
 
 @router.post("/login")
-def login(body: LoginIn, response: Response, state: State) -> dict[str, Any]:
-    """Check e-mail and password; set the session cookie and return the CSRF token for unsafe requests."""
-    account_id = verify_login(state.store, body.email.strip(), body.password)
+def login(body: LoginIn, request: Request, response: Response, state: State) -> dict[str, Any]:
+    """Check e-mail and password; set the session cookie and return the CSRF token for unsafe requests.
+    Repeated failures for one e-mail address or client address are throttled (``429 auth.rate_limited``)."""
+    email = body.email.strip()
+    address = request.client.host if request.client else None
+    state.logins.check(email, address)
+    try:
+        account_id = verify_login(state.store, email, body.password)
+    except AuthInvalid:
+        state.logins.failed(email, address)
+        raise
+    state.logins.succeeded(email)
     hours = state.settings.api_session_hours
     session = issue_token(state.store, account_id, kind="session", name="login", ttl=timedelta(hours=hours))
     csrf = csrf_token_for(session.token)

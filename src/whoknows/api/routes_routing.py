@@ -50,7 +50,12 @@ class PrefsIn(BaseModel):
 
 
 class OptOutIn(BaseModel):
-    opt_out: bool = Field(default=True, description="true: never route questions to me; false: route again.")
+    opt_out: bool = Field(default=True, description="true: opt out; false: opt back in.")
+    scope: Literal["routing", "all"] = Field(
+        default="routing",
+        description="routing: never route questions to me; all: leave whoknows altogether (no expert rankings, "
+        "no routing, named only as 'a colleague' in answers, left out of analytics, profile visible only to me).",
+    )
 
 
 @router.get("/inbox", response_model=Page)
@@ -117,7 +122,14 @@ def put_prefs(body: PrefsIn, state: State, me: Caller) -> dict[str, Any]:
 
 @router.post("/me/opt-out")
 def opt_out(body: OptOutIn, state: State, me: Caller) -> dict[str, Any]:
-    """Opt out of (or back into) being asked routed questions."""
-    from whoknows.routing import set_prefs
+    """Opt out of (or back into) routed questions, or (``scope: all``) out of whoknows altogether."""
+    from whoknows.identity import set_opt_out
+    from whoknows.routing import get_prefs, set_prefs
 
-    return set_prefs(state.store, me.person_id, routing_opt_out=body.opt_out).as_dict()
+    if body.scope == "all":
+        person = set_opt_out(state.store, f"#{me.person_id}", body.opt_out)
+        prefs = get_prefs(state.store, me.person_id)
+    else:
+        person = {"opted_out": state.store.get_person(me.person_id).opted_out}
+        prefs = set_prefs(state.store, me.person_id, routing_opt_out=body.opt_out)
+    return {**prefs.as_dict(), "opted_out": bool(person["opted_out"]), "scope": body.scope}

@@ -1,0 +1,130 @@
+"""Opt-out scopes, admin erase / expertise rebuild, and login throttling — each on its own small app, because
+they change the organisation (the session-wide ``api`` fixture must stay as it is)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apihelpers import error_of
+from fastapi.testclient import TestClient
+
+from conftest import PASSWORD, SECRET, Api, canary_batch
+from whoknows.api.accounts import add_account, issue_token
+from whoknows.api.app import create_app
+from whoknows.api.throttle import LoginThrottle, RateLimited
+from whoknows.derive import reindex
+from whoknows.ingest import ingest
+from whoknows.settings import Settings
+from whoknows.store import open_store
+
+QUESTION = "What is the walrus discount code for Zanzibar Freight?"
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[Api]:
+    settings = Settings(data_dir=tmp_path, db=str(tmp_path / "w.db"), api_login_max_failures=3)
+    store = open_store(settings)
+    ingest(store, "test", "test:api", [canary_batch()])
+    reindex(store, tmp_path)
+    api = Api(TestClient(create_app(settings, store=store)), store, settings)
+    for ext, role in {"ida": "member", "ole": "member", "ada": "admin"}.items():
+        account = add_account(store, f"{ext}@api.example", role=role, password=PASSWORD)
+        api.tokens[ext] = issue_token(store, account["account_id"], kind="api", name="t").token
+    try:
+        yield api
+    finally:
+        api.client.close()
+        store.close()
+
+
+def _expert_names(api: Api, who: str) -> list[str]:
+    r = api.client.post("/api/v1/ask", json={"question": QUESTION}, headers=api.auth(who))
+    assert r.status_code == 200, r.text
+    return [e["name"] for e in r.json()["experts"]["experts"]]
+
+
+def test_opt_out_all_removes_the_person_from_rankings_at_once_and_undo_restores(small: Api) -> None:
+    assert "Ole Inside" in _expert_names(small, "ida")
+    r = small.client.post("/api/v1/me/opt-out", json={"opt_out": True, "scope": "all"}, headers=small.auth("ole"))
+    assert r.status_code == 200 and r.json()["opted_out"] is True and r.json()["scope"] == "all"
+    assert "Ole Inside" not in _expert_names(small, "ida")
+    answer = small.client.post("/api/v1/ask", json={"question": QUESTION}, headers=small.auth("ida")).json()
+    solutions = answer["memory"]["solutions"]
+    assert solutions and SECRET in str(solutions)  # the knowledge stays ...
+    assert "Ole Inside" not in str(answer)  # ... without naming the person
+    profile = small.client.get("/api/v1/people/ole@api.example/profile", headers=small.auth("ida"))
+    assert profile.status_code == 200 and profile.json()["topics"] == [] and "opted out" in profile.json()["reason"]
+    r = small.client.post("/api/v1/me/opt-out", json={"opt_out": False, "scope": "all"}, headers=small.auth("ole"))
+    assert r.json()["opted_out"] is False
+    assert "Ole Inside" in _expert_names(small, "ida")
+
+
+def test_opt_out_routing_scope_keeps_expert_finding(small: Api) -> None:
+    r = small.client.post("/api/v1/me/opt-out", json={"opt_out": True}, headers=small.auth("ole"))
+    assert r.status_code == 200 and r.json()["routing_opt_out"] is True and r.json()["opted_out"] is False
+    assert "Ole Inside" in _expert_names(small, "ida")
+    bad = small.client.post("/api/v1/me/opt-out", json={"opt_out": True, "scope": "x"}, headers=small.auth("ole"))
+    error_of(bad, 422, "request.invalid")
+
+
+def test_admin_erase_needs_admin_and_removes_the_person(small: Api) -> None:
+    error_of(
+        small.client.post("/api/v1/admin/people/ole@api.example/erase", json={}, headers=small.auth("ida")),
+        403,
+        "auth.forbidden",
+    )
+    error_of(
+        small.client.post("/api/v1/admin/people/nobody@x.example/erase", json={}, headers=small.auth("ada")),
+        404,
+        "person.not_found",
+    )
+    r = small.client.post("/api/v1/admin/people/ole@api.example/erase", json={}, headers=small.auth("ada"))
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "Ole Inside" and r.json()["messages"] == 1
+    asked = small.client.post("/api/v1/ask", json={"question": QUESTION}, headers=small.auth("ida"))
+    assert SECRET not in asked.text and "Ole Inside" not in asked.text
+    # his API token died with his account
+    error_of(small.client.get("/api/v1/auth/me", headers=small.auth("ole")), 401)
+
+
+def test_admin_expertise_rebuild(small: Api) -> None:
+    error_of(small.client.post("/api/v1/admin/expertise/rebuild", headers=small.auth("ole")), 403)
+    r = small.client.post("/api/v1/admin/expertise/rebuild", headers=small.auth("ada"))
+    assert r.status_code == 200 and r.json()["people"] >= 1 and r.json()["seconds"] >= 0
+
+
+def test_login_throttle_per_email_then_cleared_by_the_window(small: Api) -> None:
+    def login(email: str, password: str) -> int:
+        return small.client.post("/api/v1/auth/login", json={"email": email, "password": password}).status_code
+
+    for _ in range(3):
+        assert login("ida@api.example", "wrong password!") == 401
+    r = small.client.post("/api/v1/auth/login", json={"email": "ida@api.example", "password": PASSWORD})
+    err = error_of(r, 429, "auth.rate_limited")  # even the right password: the e-mail is locked for the window
+    assert int(r.headers["Retry-After"]) >= 1 and err["details"]["retry_after"] >= 1
+    assert login("IDA@api.example ", PASSWORD) == 429  # same address, other spelling
+    assert login("ole@api.example", PASSWORD) == 200  # other people are not locked out
+
+
+def test_throttle_window_address_limit_and_success_reset() -> None:
+    now = [1000.0]
+    t = LoginThrottle(2, 60.0, clock=lambda: now[0])
+    t.failed("a@x", "10.0.0.1")
+    t.failed("a@x", "10.0.0.1")
+    with pytest.raises(RateLimited):
+        t.check("a@x", "10.0.0.2")
+    now[0] += 61
+    t.check("a@x", "10.0.0.1")  # the failures left the window
+    for i in range(8):  # 4x the per-email limit from one address, spread over e-mails
+        t.check(f"u{i}@x", "10.0.0.9")
+        t.failed(f"u{i}@x", "10.0.0.9")
+    with pytest.raises(RateLimited):
+        t.check("fresh@x", "10.0.0.9")
+    t.check("fresh@x", "10.0.0.10")
+    t.failed("b@x", None)
+    t.succeeded("b@x")
+    t.failed("b@x", None)
+    t.check("b@x", None)  # one failure after the reset: still allowed
+    LoginThrottle(0, 60.0).check("any@x", "1.1.1.1")  # 0 switches it off
