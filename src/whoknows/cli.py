@@ -143,9 +143,13 @@ def demo(
         typer.Option(help="Where to write the planted ground truth (JSON). Default: next to the database."),
     ] = None,
     index: Annotated[bool, typer.Option(help="Extract the corporate memory and build its index afterwards.")] = True,
+    accounts: Annotated[
+        bool,
+        typer.Option(help="Give every demo person a web login (one shared random password, in demo-logins.json)."),
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
-    """Generate the demo sales organisation, load it and build its corporate memory and index."""
+    """Generate the demo sales organisation, load it, build its corporate memory and index, and create logins."""
     from whoknows.demo import DemoConfig, load_demo
     from whoknows.store import open_store
 
@@ -174,6 +178,12 @@ def demo(
         with stage_progress(enabled=not json_out) as update:
             derived = derive_all(store, s.data_dir, progress=update)
         summary["derived"] = derived.as_dict()
+    logins = None
+    if accounts:
+        from whoknows.demo.accounts import create_demo_accounts
+
+        logins = create_demo_accounts(store, s.data_dir, result.truth_path)
+        summary["logins"] = logins.as_dict()
     if json_out:
         print_json(summary)
         return
@@ -186,7 +196,18 @@ def demo(
     out.print(f"  took {elapsed:.1f} s ({summary['messages_per_second']} messages/s)")
     if derived is not None:
         _print_derived(derived.as_dict())
-    out.print('Next: [bold]whoknows status[/bold], [bold]whoknows ask "can we sign a BAA for HIPAA?"[/bold]')
+    if logins is not None:
+        _print_logins(logins.as_dict())
+    out.print(
+        'Next: [bold]whoknows serve[/bold] (web UI), [bold]whoknows ask "can we sign a BAA for HIPAA?"[/bold], '
+        "[bold]whoknows status[/bold]"
+    )
+
+
+def _print_logins(data: dict[str, Any]) -> None:
+    out.print(f"  web logins: password [bold]{data['password']}[/bold] for every demo person (saved in {data['path']})")
+    for login in data["logins"]:
+        out.print(f"    {login['role']:<8} {login['email']}  ({login['why']})", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -600,11 +621,17 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
 ) -> None:
-    """Run the HTTP API server (uvicorn); the OpenAPI spec is at /api/v1/openapi.json."""
+    """Run the web UI and HTTP API server (uvicorn); the OpenAPI spec is at /api/v1/openapi.json."""
     from whoknows.api.app import serve as run_server
+    from whoknows.demo.accounts import read_logins
 
     s = settings()
-    err.print(f"whoknows API on http://{host}:{port}/api/v1 (spec: /api/v1/openapi.json); Ctrl-C stops it")
+    err.print(f"whoknows on http://{host}:{port}/ (API: /api/v1, spec: /api/v1/openapi.json); Ctrl-C stops it")
+    demo_logins = read_logins(s.data_dir)
+    if demo_logins is not None:
+        first = demo_logins["logins"][0]["email"] if demo_logins.get("logins") else "a demo person's e-mail"
+        err.print(f"demo org: log in as {first} with password {demo_logins['password']} (more in the file "
+                  f"{demo_logins.get('path')})")  # fmt: skip
     run_server(s, host=host, port=port)
 
 
@@ -708,6 +735,31 @@ def erase(
         out.print(
             f"erased #{result.person_id} {result.name}: {result.messages} messages ({policy}), "
             f"{result.threads_touched} threads re-derived in {result.seconds:.1f} s"
+        )
+
+
+@app.command()
+def retention(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete raw messages older than WHOKNOWS_RETENTION_DAYS (keeping their Q&A knowledge de-identified)."""
+    from whoknows.retention import apply_retention
+    from whoknows.store import open_store
+
+    s = settings()
+    result = apply_retention(open_store(s, create=False), s.data_dir, s, dry_run=dry_run)
+    if json_out:
+        print_json(result.as_dict())
+    elif result.days <= 0:
+        out.print("retention is off (WHOKNOWS_RETENTION_DAYS=0): nothing is deleted")
+    else:
+        verb = "would delete" if dry_run else "deleted"
+        out.print(
+            f"{verb} {result.messages_deleted} messages older than {result.cutoff} ({result.days} days), "
+            f"{result.threads_deleted} threads, {result.qa_pairs_deleted} Q&A pairs, "
+            f"{result.routed_questions_deleted} routed questions; "
+            f"{result.qa_pairs_kept} Q&A pairs kept de-identified ({result.messages_kept_deidentified} messages)"
         )
 
 
