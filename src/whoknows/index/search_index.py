@@ -3,8 +3,10 @@
 Layout of ``<path>/``: ``manifest.json`` (format, the store fingerprint it was built from, live segment
 names), ``embedder/`` (the embedder's files, if any) and one ``seg-NNNNNN/`` folder per segment. Every change
 writes new files and then replaces the manifest atomically; a reader that opened the index earlier keeps a
-consistent view. One writer at a time (the caller serialises ``build``/``add``/``delete``, as the store does
-for its writes).
+consistent view. Writers (``build``/``add``/``delete``, from any thread or process: the server answering,
+an import, the worker) take an exclusive lock on ``<path>.lock`` and first catch up with the manifest on
+disk, so concurrent updates never overwrite each other's segments; a segment folder that a crashed writer left
+behind (never listed in the manifest) is removed.
 
 Deleting documents rewrites the segments that held them, so their text (terms) leaves the index files at once;
 terms no document uses any more are also pruned from a corpus-trained embedder's vocabulary.
@@ -17,8 +19,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process only
+    fcntl = None  # type: ignore[assignment]
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,6 +93,20 @@ class SearchIndex:
     ) -> SearchIndex:
         """Build a new index at ``path`` from ``docs`` (ids unique), replacing any index there."""
         final = Path(path)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with _write_lock(final):
+            return cls._build(final, docs, embedder, fingerprint, progress, segment_size)
+
+    @classmethod
+    def _build(
+        cls,
+        final: Path,
+        docs: Iterable[Doc],
+        embedder: Embedder | None,
+        fingerprint: Fingerprint | None,
+        progress: Callable[[int], None] | None,
+        segment_size: int,
+    ) -> SearchIndex:
         tmp = final.with_name(final.name + ".building")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -122,19 +144,18 @@ class SearchIndex:
     ) -> SearchIndex:
         """Open an index; with ``fingerprint``, raise :class:`IndexStaleError` if built from another state."""
         p = Path(path)
-        mpath = p / "manifest.json"
-        if not mpath.exists():
-            raise IndexMissingError(f"no search index at {p}; build it (whoknows reindex)", details={"path": str(p)})
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-            ok = manifest.get("format") == FORMAT and isinstance(manifest.get("segments"), list)
-        except (OSError, ValueError) as exc:
-            raise IndexCorruptError(f"search index manifest {mpath} is unreadable ({exc}); rebuild it") from exc
-        if not ok:
-            raise IndexCorruptError(f"search index at {p} has an unknown format; rebuild it (whoknows reindex)")
-        if embedder is None and manifest.get("embedder"):
-            embedder = load_embedder(p / "embedder")
-        index = cls(p, manifest, embedder)
+        for attempt in range(3):
+            manifest = _read_manifest(p)
+            if embedder is None and manifest.get("embedder"):
+                embedder = load_embedder(p / "embedder")
+            try:
+                index = cls(p, manifest, embedder)
+                break
+            except IndexCorruptError:
+                # A writer may have replaced a segment between reading the manifest and loading it: try again
+                # with the new manifest; a segment that stays unreadable is real damage.
+                if attempt == 2 or _read_manifest(p).get("segments") == manifest.get("segments"):
+                    raise
         if fingerprint is not None:
             index.require_fresh(fingerprint)
         return index
@@ -162,8 +183,30 @@ class SearchIndex:
         return sum(len(s) for s in self._segments)
 
     # -- updates ---------------------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the index's write lock and catch up with the manifest on disk (another writer's changes)."""
+        with _write_lock(self.path):
+            self._catch_up()
+            yield
+
+    def _catch_up(self) -> None:
+        disk = _read_manifest(self.path)
+        if disk.get("segments") != [s.name for s in self._segments]:
+            loaded = {s.name: s for s in self._segments}
+            self._segments = [loaded.get(name) or load_segment(self.path / name) for name in disk["segments"]]
+        self.manifest = disk
+        if self.embedder is not None and disk.get("embedder") and (self.path / "embedder").exists():
+            self.embedder = load_embedder(self.path / "embedder")  # another writer may have pruned it
+            if self.vector is not None:
+                self.vector = VectorRetriever(self, self.embedder)
+
     def add(self, docs: Iterable[Doc], *, fingerprint: Fingerprint | None = None) -> int:
         """Add documents; a document whose id is already indexed is replaced. Returns how many were added."""
+        with self._writing():
+            return self._add(docs, fingerprint)
+
+    def _add(self, docs: Iterable[Doc], fingerprint: Fingerprint | None) -> int:
         chunks = list(_chunks(docs, SEGMENT_SIZE))
         ids = [d.id for c in chunks for d in c]
         if ids:
@@ -178,8 +221,9 @@ class SearchIndex:
 
     def delete(self, ids: Iterable[int], *, fingerprint: Fingerprint | None = None) -> int:
         """Erase documents: their segments are rewritten without them. Returns how many were found."""
-        removed = self._drop(list(ids))
-        self._commit(fingerprint)
+        with self._writing():
+            removed = self._drop(list(ids))
+            self._commit(fingerprint)
         return removed
 
     def _drop(self, ids: list[int]) -> int:
@@ -220,9 +264,7 @@ class SearchIndex:
             save_embedder(self.embedder, self.path / "embedder")
 
     def _new_segment_path(self) -> Path:
-        n = int(self.manifest.get("next_segment", 0))
-        self.manifest["next_segment"] = n + 1
-        return self.path / f"seg-{n:06d}"
+        return _next_segment_path(self.path, self.manifest)
 
     def _commit(self, fingerprint: Fingerprint | None) -> None:
         self.manifest["segments"] = [s.name for s in self._segments]
@@ -277,9 +319,51 @@ def _write(
         vectors = np.concatenate(parts)
     elif progress:
         progress(done + len(chunk))
-    n = int(manifest.get("next_segment", 0))
-    manifest["next_segment"] = n + 1
-    return write_segment(folder / f"seg-{n:06d}", chunk, terms, vectors)
+    return write_segment(_next_segment_path(folder, manifest), chunk, terms, vectors)
+
+
+def _next_segment_path(folder: Path, manifest: dict[str, Any]) -> Path:
+    """A new segment folder name. Called under the write lock: a folder that exists but is not in the manifest
+    was left by a writer that crashed before committing, and is removed."""
+    live = set(manifest.get("segments", []))
+    while True:
+        n = int(manifest.get("next_segment", 0))
+        manifest["next_segment"] = n + 1
+        path = folder / f"seg-{n:06d}"
+        if not path.exists():
+            return path
+        if path.name not in live:
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                return path
+
+
+@contextmanager
+def _write_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock for writers of the index at ``path`` (a sibling file, so it outlives rebuilds)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _read_manifest(p: Path) -> dict[str, Any]:
+    mpath = p / "manifest.json"
+    if not mpath.exists():
+        raise IndexMissingError(f"no search index at {p}; build it (whoknows reindex)", details={"path": str(p)})
+    try:
+        manifest: dict[str, Any] = json.loads(mpath.read_text(encoding="utf-8"))
+        ok = manifest.get("format") == FORMAT and isinstance(manifest.get("segments"), list)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"search index manifest {mpath} is unreadable ({exc}); rebuild it") from exc
+    if not ok:
+        raise IndexCorruptError(f"search index at {p} has an unknown format; rebuild it (whoknows reindex)")
+    return manifest
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
