@@ -128,3 +128,29 @@ def test_throttle_window_address_limit_and_success_reset() -> None:
     t.failed("b@x", None)
     t.check("b@x", None)  # one failure after the reset: still allowed
     LoginThrottle(0, 60.0).check("any@x", "1.1.1.1")  # 0 switches it off
+
+
+def test_accept_answers_at_once_and_the_model_learns_in_the_background(small: Api) -> None:
+    from sqlalchemy import func, select
+
+    from whoknows.store import schema
+
+    routed = small.client.post(
+        "/api/v1/route", json={"question": QUESTION, "always": True, "k": 1}, headers=small.auth("ida")
+    ).json()
+    assert routed["routed"] and routed["asked"], routed
+    expert = {v: k for k, v in {"ole": "Ole Inside", "ada": "Ada Admin"}.items()}[routed["asked"][0]["name"]]
+    assignment = routed["asked"][0]["assignment_id"]
+    r = small.client.post(f"/api/v1/assignments/{assignment}/answer", json={"text": "Use code W-1."},
+                          headers=small.auth(expert))  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = small.client.post(f"/api/v1/questions/{routed['question_id']}/accept", json={"rating": 5},
+                          headers=small.auth("ida"))  # fmt: skip
+    assert r.status_code == 200 and r.json()["outcomes_applied"] == 0, r.text
+    learner = small.client.app.state.whoknows.learner  # type: ignore[attr-defined]
+    assert learner.wait(60) and learner.last_error is None
+    ro = schema.route_outcomes
+    with small.store.read() as conn:
+        pending = conn.execute(select(func.count()).where(ro.c.applied_at.is_(None))).scalar_one()
+        applied = conn.execute(select(func.count()).where(ro.c.applied_at.is_not(None))).scalar_one()
+    assert pending == 0 and applied >= 1 and learner.applied >= 1

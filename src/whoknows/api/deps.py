@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 
 from whoknows.api.accounts import Principal, authenticate_token, csrf_matches
 from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
@@ -21,6 +22,7 @@ from whoknows.api.imports import ImportJobs
 from whoknows.api.throttle import LoginThrottle
 from whoknows.memory.ask import MemorySearch
 from whoknows.memory.memory_index import index_path
+from whoknows.routing.learning import BackgroundLearner
 from whoknows.settings import Settings
 from whoknows.store import Store
 
@@ -36,11 +38,13 @@ class AppState:
     store: Store
     imports: ImportJobs = field(init=False)
     logins: LoginThrottle = field(init=False)
+    learner: BackgroundLearner = field(init=False)
     _memory: tuple[int, MemorySearch] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.imports = ImportJobs(self.store, self.settings)
+        self.learner = BackgroundLearner(self.store, self.settings.data_dir)
         self.logins = LoginThrottle(self.settings.api_login_max_failures, self.settings.api_login_window_minutes * 60)
 
     @property
@@ -96,3 +100,6 @@ State = Annotated[AppState, Depends(app_state)]
 Caller = Annotated[Principal, Depends(current_principal)]
 Analyst = Annotated[Principal, Depends(require("analyst"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+#: A row id in a URL path: a positive 64-bit integer (larger ones cannot exist, and would overflow the database
+#: driver: a 500 instead of a 404/422).
+RowId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from whoknows.api.deps import Caller, State
+from whoknows.api.deps import Caller, RowId, State
 from whoknows.api.pagination import Page, PageParams
 
 router = APIRouter(tags=["routing"])
@@ -67,7 +67,7 @@ def inbox(state: State, me: Caller, page: Annotated[PageParams, Depends()]) -> P
 
 
 @router.post("/assignments/{assignment_id}/answer")
-def answer(assignment_id: int, body: AnswerIn, state: State, me: Caller) -> dict[str, Any]:
+def answer(assignment_id: RowId, body: AnswerIn, state: State, me: Caller) -> dict[str, Any]:
     """Answer a routed question: stored in memory credited to the caller; the asker is notified."""
     from whoknows.routing import answer as do_answer
 
@@ -77,17 +77,26 @@ def answer(assignment_id: int, body: AnswerIn, state: State, me: Caller) -> dict
 
 
 @router.post("/assignments/{assignment_id}/decline")
-def decline(assignment_id: int, body: DeclineIn, state: State, me: Caller) -> dict[str, Any]:
+def decline(assignment_id: RowId, body: DeclineIn, state: State, me: Caller) -> dict[str, Any]:
     """Decline; the next expert is asked."""
     from whoknows.routing import decline as do_decline
 
-    return do_decline(
-        state.store, state.data_dir, assignment_id, me.person_id, reason=body.reason, settings=state.settings
+    result = do_decline(
+        state.store,
+        state.data_dir,
+        assignment_id,
+        me.person_id,
+        reason=body.reason,
+        settings=state.settings,
+        learn_now=False,
     )
+    if result["learned"]:
+        state.learner.kick()  # the model refits in the background; the expert does not wait for it
+    return result
 
 
 @router.post("/assignments/{assignment_id}/forward")
-def forward(assignment_id: int, body: ForwardIn, state: State, me: Caller) -> dict[str, Any]:
+def forward(assignment_id: RowId, body: ForwardIn, state: State, me: Caller) -> dict[str, Any]:
     """Hand the question to a colleague (their own preferences still apply)."""
     from whoknows.routing import forward as do_forward
 
@@ -97,11 +106,14 @@ def forward(assignment_id: int, body: ForwardIn, state: State, me: Caller) -> di
 
 
 @router.post("/questions/{question_id}/accept")
-def accept(question_id: int, body: AcceptIn, state: State, me: Caller) -> dict[str, Any]:
-    """The asker accepts (and may rate) the latest answer; the expertise model learns from it."""
+def accept(question_id: RowId, body: AcceptIn, state: State, me: Caller) -> dict[str, Any]:
+    """The asker accepts (and may rate) the latest answer; the expertise model learns from it (in the background:
+    ``outcomes_applied`` is 0 here, the refit follows within seconds)."""
     from whoknows.routing import accept as do_accept
 
-    return do_accept(state.store, state.data_dir, question_id, me.person_id, rating=body.rating)
+    result = do_accept(state.store, state.data_dir, question_id, me.person_id, rating=body.rating, learn_now=False)
+    state.learner.kick()  # the model refits in the background; the asker does not wait for it
+    return result
 
 
 @router.get("/me/prefs")

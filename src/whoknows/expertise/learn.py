@@ -10,9 +10,11 @@ newer ones), never on test data; :func:`refit` adds outcome groups and fits agai
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -140,8 +142,15 @@ def fit_time_ordered(groups: Sequence[Group], names: Sequence[str], *, holdout: 
 # -- persistence of training groups -------------------------------------------------------------------------
 def save_groups(path: Path, groups: Sequence[Group], n_features: int) -> None:
     sizes = np.array([len(g.y) for g in groups], dtype=np.int64)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:  # then renamed: a reader never sees a half-written file
+        _savez(f, groups, sizes, n_features)
+    os.replace(tmp, path)
+
+
+def _savez(f: Any, groups: Sequence[Group], sizes: Any, n_features: int) -> None:
     np.savez(
-        path,
+        f,
         x=np.concatenate([g.x for g in groups]) if groups else np.zeros((0, n_features)),
         y=np.concatenate([g.y for g in groups]) if groups else np.zeros(0),
         sizes=sizes,
@@ -160,4 +169,6 @@ def load_groups(path: Path) -> list[Group]:
 
 
 def write_model(path: Path, model: LinearModel) -> None:
-    path.write_text(json.dumps(model.as_dict(), indent=1), encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(model.as_dict(), indent=1), encoding="utf-8")
+    os.replace(tmp, path)

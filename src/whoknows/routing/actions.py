@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from whoknows.routing.assign import addresses, assign
+from whoknows.routing.assign import addresses, assign, visible_draft
 from whoknows.routing.capture import mark_accepted, refresh_memory, store_answer
 from whoknows.routing.errors import RoutingError, RoutingForbidden, RoutingNotFound, RoutingStateError
 from whoknows.routing.flow import assignments_of, check_person
@@ -22,6 +22,7 @@ from whoknows.routing.outbox import enqueue
 from whoknows.routing.prefs import load_prefs
 from whoknows.settings import Settings
 from whoknows.store import Store, schema
+from whoknows.store.store import readable_space_ids_in
 
 ANSWERABLE = ("notified", "expired")
 MAX_ANSWER_CHARS = 50_000
@@ -137,6 +138,7 @@ def decline(
     reason: str = "not my area",
     settings: Settings | None = None,
     now: datetime | None = None,
+    learn_now: bool = True,
 ) -> dict[str, Any]:
     """An expert declines. "not my area" teaches the model (a ``declined`` outcome); the next expert is asked."""
     settings = settings or Settings()
@@ -150,7 +152,7 @@ def decline(
             record_outcome(conn, int(q.id), actor_id, "declined", now)
         selection = assign(conn, settings, _locked(conn, int(q.id)), attempt=int(a.attempt) + 1, now=now, k=1)
         asked = assignments_of(conn, int(q.id))
-    applied = apply_outcomes(store, data_dir) if learn else 0
+    applied = apply_outcomes(store, data_dir) if learn and learn_now else 0
     return {
         "question_id": int(q.id),
         "learned": learn,
@@ -208,8 +210,11 @@ def accept(
     rating: int | None = None,
     answer_id: int | None = None,
     now: datetime | None = None,
+    learn_now: bool = True,
 ) -> dict[str, Any]:
-    """The asker accepts an answer (the latest one by default) and may rate it 1-5; the model learns from it."""
+    """The asker accepts an answer (the latest one by default) and may rate it 1-5; the model learns from it
+    (at once, or with ``learn_now=False`` when the caller applies outcomes itself, as the server does in the
+    background)."""
     now = now or datetime.now(UTC)
     if rating is not None and not 1 <= rating <= 5:
         raise RoutingError("a rating is 1 to 5", code="routing.bad_rating")
@@ -235,7 +240,7 @@ def accept(
             record_outcome(conn, question_id, int(a.expert_id), "accepted" if good else "answered", now)
         thread_id = mark_accepted(conn, int(a.message_id)) if a.message_id is not None and good else None
     memory = refresh_memory(store, data_dir, thread_id) if thread_id is not None else {}
-    applied = apply_outcomes(store, data_dir)
+    applied = apply_outcomes(store, data_dir) if learn_now else 0
     return {"question_id": question_id, "answer_id": int(a.id), "rating": rating, "outcomes_applied": applied, **memory}
 
 
@@ -250,17 +255,21 @@ def inbox(store: Store, person_id: int) -> list[dict[str, Any]]:
             .where(ra.c.expert_id == person_id, ra.c.state == "notified")
             .order_by(ra.c.due_at, ra.c.id)
         ).all()
+        readable = readable_space_ids_in(conn, person_id)
+        # Memory's draft was found as the asker: show only what the expert may read too.
+        drafts = [visible_draft(conn, r.draft or {}, person_id, readable) for r in rows]
     return [
         {
             "assignment_id": int(r.id),
             "question_id": int(r.question_id),
             "question": r.text,
             "asker": r.asker,
-            "draft": (r.draft or {}).get("answer"),
+            "draft": draft,
+            "citations": citations,
             "reasons": list(r.reason or []),
             "due_at": r.due_at.isoformat() if r.due_at else None,
         }
-        for r in rows
+        for r, (draft, citations) in zip(rows, drafts, strict=True)
     ]
 
 

@@ -7,12 +7,22 @@ When the model is missing they stay pending and are applied by a later call (the
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process only
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, insert, select, update
 
 from whoknows.store import Store, schema
+
+log = logging.getLogger("whoknows.routing")
 
 
 def record_outcome(conn: Connection, question_id: int, person_id: int, outcome: str, now: datetime) -> None:
@@ -24,7 +34,22 @@ def record_outcome(conn: Connection, question_id: int, person_id: int, outcome: 
 
 
 def apply_outcomes(store: Store, data_dir: Path) -> int:
-    """Refit the expertise model with the outcomes not applied yet; returns how many were applied."""
+    """Refit the expertise model with the outcomes not applied yet; returns how many were applied.
+
+    One refit at a time across threads and processes (the server, the worker, the CLI): an exclusive lock on
+    ``expertise.refit.lock`` next to the model, so two refits never interleave their reads and writes of the
+    model's files and no outcome is applied twice."""
+    from whoknows.derive import expertise_path
+
+    path = expertise_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".refit.lock"), "a+b") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        return _apply(store, data_dir)
+
+
+def _apply(store: Store, data_dir: Path) -> int:
     from whoknows.derive import expertise_path
     from whoknows.expertise import ExpertiseError, Outcome, open_model, refit
 
@@ -51,6 +76,53 @@ def apply_outcomes(store: Store, data_dir: Path) -> int:
             .values(applied_at=datetime.now(UTC))
         )
     return len(rows)
+
+
+class BackgroundLearner:
+    """Applies outcomes off the request path (the server): :meth:`kick` starts one background refit, or, when one
+    is running, makes it run once more afterwards — so a burst of answers and acceptances costs a refit or two,
+    and the person clicking "accept" does not wait for it. The outcomes are already stored; a refit that fails
+    leaves them pending for the next kick or the worker."""
+
+    def __init__(self, store: Store, data_dir: Path) -> None:
+        self.store, self.data_dir = store, data_dir
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+        self.applied = 0
+        self.last_error: str | None = None
+
+    def kick(self) -> None:
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        threading.Thread(target=self._run, name="whoknows-learn", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.applied += apply_outcomes(self.store, self.data_dir)
+                self.last_error = None
+            except Exception as exc:
+                log.exception("applying routing outcomes failed")
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Until no refit is running or due (tests); True when idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._running:
+                    return True
+            time.sleep(0.02)
+        return False
 
 
 def _ts(value: datetime) -> float:
