@@ -154,3 +154,37 @@ def test_accept_answers_at_once_and_the_model_learns_in_the_background(small: Ap
         pending = conn.execute(select(func.count()).where(ro.c.applied_at.is_(None))).scalar_one()
         applied = conn.execute(select(func.count()).where(ro.c.applied_at.is_not(None))).scalar_one()
     assert pending == 0 and applied >= 1 and learner.applied >= 1
+
+
+def test_expert_cards_carry_availability_and_ooo_can_be_cleared(small: Api) -> None:
+    r = small.client.put("/api/v1/me/prefs", json={"ooo_until": "2099-01-01T00:00:00Z"}, headers=small.auth("ole"))
+    assert r.status_code == 200 and r.json()["ooo_until"].startswith("2099-01-01")
+    experts = small.client.post("/api/v1/ask", json={"question": QUESTION}, headers=small.auth("ida")).json()
+    ole = next(e for e in experts["experts"]["experts"] if e["name"] == "Ole Inside")
+    free = ole["availability"]
+    assert free["out_of_office_until"].startswith("2099-01-01") and free["takes_routed_questions"] is True
+    assert " in " in free["local_time"] and isinstance(free["working_now"], bool)
+    r = small.client.put("/api/v1/me/prefs", json={"ooo_until": None, "weekly_budget": 3}, headers=small.auth("ole"))
+    assert r.status_code == 200 and r.json()["ooo_until"] is None and r.json()["weekly_budget"] == 3
+    r = small.client.put("/api/v1/me/prefs", json={"weekly_budget": None}, headers=small.auth("ole"))
+    assert r.json()["weekly_budget"] is None
+    r = small.client.put("/api/v1/me/prefs", json={"work_start": 8}, headers=small.auth("ole"))  # others unchanged
+    assert r.json()["work_start"] == 8 and r.json()["ooo_until"] is None
+
+
+def test_my_questions_lists_what_i_routed_with_answers_to_accept(small: Api) -> None:
+    assert small.client.get("/api/v1/me/questions", headers=small.auth("ida")).json()["items"] == []
+    routed = small.client.post(
+        "/api/v1/route", json={"question": "Who owns the <b>Zanzibar</b> renewal?", "always": True, "k": 1},
+        headers=small.auth("ida"),
+    ).json()  # fmt: skip
+    mine = small.client.get("/api/v1/me/questions", headers=small.auth("ida")).json()["items"]
+    assert [q["question_id"] for q in mine] == [routed["question_id"]]
+    assert mine[0]["question"] == "Who owns the <b>Zanzibar</b> renewal?" and mine[0]["answers"] == []
+    assert mine[0]["asked"] and not mine[0]["can_accept"]
+    expert = {"Ole Inside": "ole", "Ada Admin": "ada"}[routed["asked"][0]["name"]]
+    small.client.post(f"/api/v1/assignments/{routed['asked'][0]['assignment_id']}/answer",
+                      json={"text": "Ole owns it."}, headers=small.auth(expert))  # fmt: skip
+    mine = small.client.get("/api/v1/me/questions", headers=small.auth("ida")).json()["items"]
+    assert mine[0]["answers"][0]["text"] == "Ole owns it." and mine[0]["can_accept"]
+    assert small.client.get("/api/v1/me/questions", headers=small.auth("ole")).json()["items"] == []  # not theirs

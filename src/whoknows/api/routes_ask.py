@@ -32,14 +32,21 @@ class RouteIn(BaseModel):
 
 @router.post("/ask")
 def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
-    """Answers from the corporate memory (with citations) and the colleagues most likely to know (with evidence)."""
+    """Answers from the corporate memory (with citations) and the colleagues most likely to know (with evidence
+    and availability: local time, working now, out of office until, whether they take routed questions)."""
     from whoknows.expertise import find_experts
 
     memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k)
     experts = find_experts(
         state.store, body.question, asker_id=me.person_id, k=body.k, path=expertise_path(state.data_dir)
     )
-    return {"question": body.question, "memory": memory.as_dict(), "experts": experts.as_dict()}
+    from whoknows.routing.availability import availability
+
+    out = experts.as_dict()
+    free = availability(state.store, [e.person_id for e in experts.experts])
+    for e in out["experts"]:
+        e["availability"] = free.get(int(e["person_id"]))
+    return {"question": body.question, "memory": memory.as_dict(), "experts": out}
 
 
 @router.post("/route")

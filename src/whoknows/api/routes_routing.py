@@ -126,10 +126,22 @@ def get_prefs(state: State, me: Caller) -> dict[str, Any]:
 
 @router.put("/me/prefs")
 def put_prefs(body: PrefsIn, state: State, me: Caller) -> dict[str, Any]:
-    """Change some of the caller's routing preferences."""
+    """Change some of the caller's routing preferences: fields left out are unchanged; ``ooo_until``,
+    ``weekly_budget``, ``email`` and ``slack_user`` sent as ``null`` are cleared (back to none / the default)."""
     from whoknows.routing import set_prefs
+    from whoknows.routing.prefs import CLEARABLE
 
-    return set_prefs(state.store, me.person_id, **body.model_dump(exclude_none=True)).as_dict()
+    clear = [f for f in sorted(body.model_fields_set) if f in CLEARABLE and getattr(body, f) is None]
+    return set_prefs(state.store, me.person_id, clear=clear, **body.model_dump(exclude_none=True)).as_dict()
+
+
+@router.get("/me/questions", response_model=Page)
+def my_questions(state: State, me: Caller, page: Annotated[PageParams, Depends()]) -> Page:
+    """The questions I routed, newest first: status, who was asked, the answers (accept them with
+    ``POST /questions/{id}/accept``) and memory's draft as I may still see it."""
+    from whoknows.routing import my_questions as load
+
+    return page.page(load(state.store, me.person_id))
 
 
 @router.post("/me/opt-out")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from whoknows.routing.prefs import Prefs
+from sqlalchemy import select
+
+from whoknows.routing.prefs import Prefs, load_prefs
+from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -38,3 +43,32 @@ def next_working_time(now: datetime, tz: str | None, prefs: Prefs) -> datetime:
 def local_time(now: datetime, tz: str | None) -> str:
     z = zone(tz)
     return f"{now.astimezone(z):%H:%M} in {z.key}"
+
+
+def availability(store: Store, person_ids: list[int], now: datetime | None = None) -> dict[int, dict[str, Any]]:
+    """What an asker may know about when colleagues can help, per person: their local time, whether it is within
+    their working hours, out-of-office until when, and whether they take routed questions. (Their own settings;
+    the reasons behind them are not shown.)"""
+    now = now or datetime.now(UTC)
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    p = schema.people
+    with store.read() as conn:
+        prefs = load_prefs(conn, ids)
+        zones = {}
+        for part in in_chunks(ids):
+            zones.update(
+                {int(r.id): r.timezone for r in conn.execute(select(p.c.id, p.c.timezone).where(p.c.id.in_(part)))}
+            )
+    out: dict[int, dict[str, Any]] = {}
+    for pid in ids:
+        pr = prefs[pid]
+        ooo = pr.ooo_until if pr.ooo_until is not None and pr.ooo_until > now else None
+        out[pid] = {
+            "local_time": local_time(now, zones.get(pid)),
+            "working_now": is_working(now, zones.get(pid), pr),
+            "out_of_office_until": ooo.isoformat() if ooo is not None else None,
+            "takes_routed_questions": not pr.routing_opt_out,
+        }
+    return out

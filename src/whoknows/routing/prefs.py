@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,9 +76,20 @@ def get_prefs(store: Store, person_id: int) -> Prefs:
         return load_prefs(conn, [person_id])[person_id]
 
 
-def set_prefs(store: Store, person_id: int, **changes: Any) -> Prefs:
-    """Change some preferences of one person (``None`` values are left alone); returns the result."""
+#: Preferences that may be cleared (set back to "none"): out-of-office, the personal budget, addresses.
+CLEARABLE = ("ooo_until", "weekly_budget", "email", "slack_user", "webhook_url")
+
+
+def set_prefs(store: Store, person_id: int, *, clear: Sequence[str] = (), **changes: Any) -> Prefs:
+    """Change some preferences of one person (``None`` values are left alone; the fields named in ``clear`` are
+    reset to none, e.g. ``clear=["ooo_until"]`` ends an out-of-office); returns the result."""
+    bad = set(clear) - set(CLEARABLE)
+    if bad:
+        raise InputError(
+            f"cannot clear {', '.join(sorted(bad))}; only {', '.join(CLEARABLE)}", code="routing.bad_prefs"
+        )
     changes = {k: v for k, v in changes.items() if v is not None}
+    changes.update({k: None for k in clear})
     unknown = set(changes) - set(Prefs.__dataclass_fields__) - {"person_id"}
     if unknown:
         raise InputError(f"unknown preference(s): {', '.join(sorted(unknown))}", code="routing.bad_prefs")
@@ -86,7 +98,7 @@ def set_prefs(store: Store, person_id: int, **changes: Any) -> Prefs:
             raise InputError(f"unknown channel {ch!r}; use one of {', '.join(CHANNELS)}", code="routing.bad_prefs")
     if changes.get("digest", "immediate") not in DIGESTS:
         raise InputError(f"digest must be one of {', '.join(DIGESTS)}", code="routing.bad_prefs")
-    if changes.get("weekly_budget", 0) < 0:
+    if (changes.get("weekly_budget") or 0) < 0:
         raise InputError("the weekly budget cannot be negative", code="routing.bad_prefs")
     start, end = changes.get("work_start", 9), changes.get("work_end", 18)
     if not (0 <= start < 24 and 0 < end <= 24):
