@@ -22,6 +22,7 @@ from whoknows.routing.outbox import enqueue
 from whoknows.routing.prefs import load_prefs
 from whoknows.settings import Settings
 from whoknows.store import Store, schema
+from whoknows.store.chunking import in_chunks
 from whoknows.store.store import readable_space_ids_in
 
 ANSWERABLE = ("notified", "expired")
@@ -270,6 +271,58 @@ def inbox(store: Store, person_id: int) -> list[dict[str, Any]]:
             "due_at": r.due_at.isoformat() if r.due_at else None,
         }
         for r, (draft, citations) in zip(rows, drafts, strict=True)
+    ]
+
+
+def my_questions(store: Store, person_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The questions ``person_id`` routed (newest first): status, who was asked, and the answers (to accept)."""
+    rq, ra, ans, p = schema.routed_questions, schema.route_assignments, schema.route_answers, schema.people
+    with store.read() as conn:
+        questions = conn.execute(
+            select(rq).where(rq.c.asker_id == person_id).order_by(rq.c.created_at.desc(), rq.c.id.desc()).limit(limit)
+        ).all()
+        ids = [int(q.id) for q in questions]
+        asked: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        answers: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        for part in in_chunks(ids):
+            for r in conn.execute(
+                select(ra.c.question_id, ra.c.state, p.c.name)
+                .join(p, p.c.id == ra.c.expert_id)
+                .where(ra.c.question_id.in_(part))
+                .order_by(ra.c.id)
+            ):
+                asked[int(r.question_id)].append({"name": r.name, "state": r.state})
+            for r in conn.execute(
+                select(ans, p.c.name.label("expert"))
+                .outerjoin(p, p.c.id == ans.c.expert_id)
+                .where(ans.c.question_id.in_(part))
+                .order_by(ans.c.id)
+            ):
+                answers[int(r.question_id)].append(
+                    {
+                        "answer_id": int(r.id),
+                        "expert": r.expert or "a former colleague",
+                        "text": r.text,
+                        "accepted": bool(r.accepted),
+                        "rating": r.rating,
+                        "created_at": r.created_at.isoformat() if r.created_at else None,
+                    }
+                )
+        readable = readable_space_ids_in(conn, person_id)
+        drafts = [visible_draft(conn, q.draft or {}, person_id, readable) for q in questions]
+    return [
+        {
+            "question_id": int(q.id),
+            "question": q.text,
+            "status": q.status,
+            "created_at": q.created_at.isoformat() if q.created_at else None,
+            "draft": draft,
+            "citations": citations,
+            "asked": asked[int(q.id)],
+            "answers": answers[int(q.id)],
+            "can_accept": any(not a["accepted"] for a in answers[int(q.id)]) and q.status != "closed",
+        }
+        for q, (draft, citations) in zip(questions, drafts, strict=True)
     ]
 
 
