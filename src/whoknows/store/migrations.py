@@ -41,11 +41,16 @@ def _m0004_accounts(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.ACCOUNT_TABLES)
 
 
+def _m0005_visibility(conn: Connection) -> None:
+    schema.ix_spaces_visibility.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _m0001_initial),
     Migration(2, "qa_pairs", _m0002_qa_pairs),
     Migration(3, "routing", _m0003_routing),
     Migration(4, "accounts", _m0004_accounts),
+    Migration(5, "spaces_visibility_index", _m0005_visibility),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -139,6 +139,9 @@ space_members = Table(
     Column("import_id", Id, ForeignKey("imports.id", ondelete="SET NULL"), nullable=True),
 )
 Index("ix_space_members_person", space_members.c.person_id)
+#: The permission rule reads every public space on each request (``readable_space_ids``): an index keeps that off
+#: a scan of all the DM and private spaces.
+ix_spaces_visibility = Index("ix_spaces_visibility", spaces.c.visibility)
 
 threads = Table(
     "threads",
