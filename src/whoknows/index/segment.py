@@ -8,6 +8,7 @@ merging works the same way. Document order is shared by postings and vectors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ class Segment:
     _space_starts: IntArray | None = None
     sorted_by_space: bool = False
     _vectors32: FloatArray | None = None
+    _luts: dict[frozenset[int], BoolArray] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -85,6 +87,20 @@ class Segment:
         self._space_starts = np.append(starts, len(self.spaces))
         self.sorted_by_space = bool(np.all(np.diff(np.asarray(self.spaces)) >= 0))
 
+    def _space_lut(self, spaces: frozenset[int]) -> BoolArray:
+        """Per distinct space of this segment: is it in ``spaces``? The last few answers are kept: one question
+        filters with the same readable set many times (every query term of every ranker)."""
+        cache = self._luts
+        lut = cache.get(spaces)
+        if lut is None:
+            assert self._space_values is not None
+            lut = np.isin(self._space_values, np.fromiter(spaces, np.int64, len(spaces)))
+            if len(cache) >= 16:
+                with contextlib.suppress(StopIteration, RuntimeError):  # another thread may be trimming too
+                    cache.pop(next(iter(cache)), None)
+            cache[spaces] = lut
+        return lut
+
     def allowed(self, filters: Filters, rows: npt.NDArray[np.intp] | None = None) -> BoolArray | None:
         """Mask of documents (of ``rows`` if given) the filters allow; ``None`` means all are allowed."""
         mask: BoolArray | None = None
@@ -92,7 +108,7 @@ class Segment:
             if self._space_codes is None:
                 self._index_spaces()
             assert self._space_values is not None and self._space_codes is not None
-            lut = np.isin(self._space_values, np.fromiter(filters.spaces, np.int64, len(filters.spaces)))
+            lut = self._space_lut(filters.spaces)
             codes = self._space_codes if rows is None else self._space_codes[rows]
             mask = lut[codes]
         if filters.kinds is not None:
