@@ -52,8 +52,13 @@ def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
 @router.post("/route")
 def route(body: RouteIn, state: State, me: Caller) -> dict[str, Any]:
     """Memory first; when it is not enough (or ``always``), ask experts chosen by the routing policy."""
+    from whoknows.index import SearchIndexError
     from whoknows.routing import ask_or_route
 
+    try:  # the server's warm index handle (the flow would open the index again for this one question)
+        memory: dict[str, Any] | None = state.memory().ask(body.question, asker_id=me.person_id, k=3).as_dict()
+    except SearchIndexError:
+        memory = None  # the flow reports the index problem as a warning and routes anyway
     result = ask_or_route(
         state.store,
         state.data_dir,
@@ -62,6 +67,7 @@ def route(body: RouteIn, state: State, me: Caller) -> dict[str, Any]:
         route="always" if body.always else "auto",
         k=body.k,
         settings=state.settings,
+        memory=memory,
     )
     return result.as_dict()
 
