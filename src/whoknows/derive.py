@@ -6,11 +6,16 @@ updates only what an import touched, so a new export is searchable as soon as it
 
 from __future__ import annotations
 
+import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection, func, select
 
 from whoknows.index import SearchIndex, SearchIndexError
 from whoknows.memory import rebuild_memory, update_memory
@@ -21,7 +26,12 @@ from whoknows.memory.memory_index import (
     sync_threads,
     threads_of_import,
 )
-from whoknows.store import Store
+from whoknows.store import Store, schema
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process only
+    fcntl = None  # type: ignore[assignment]
 
 #: (stage, done, total or None)
 StageProgress = Callable[[str, int, int | None], None]
@@ -68,11 +78,18 @@ def _build_expertise(store: Store, data_dir: Path, progress: StageProgress | Non
 
 def rebuild_expertise(store: Store, data_dir: Path, *, progress: StageProgress | None = None) -> dict[str, Any]:
     """Rebuild only the expertise model (profiles, graph, the learned ranker) from the store."""
-    return _build_expertise(store, data_dir, progress)
+    with derive_lock(data_dir):
+        return _build_expertise(store, data_dir, progress)
 
 
 def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = None) -> DeriveStats:
-    """Re-extract every thread's questions and solutions, rebuild the memory search index and the expertise model."""
+    """Re-extract every thread's questions and solutions, rebuild the memory search index and the expertise model
+    (under the derive lock: an import's refresh waits for it, then finds its import already derived)."""
+    with derive_lock(data_dir):
+        return _reindex(store, data_dir, progress)
+
+
+def _reindex(store: Store, data_dir: Path, progress: StageProgress | None) -> DeriveStats:
     started = time.perf_counter()
     stats = DeriveStats()
     total_threads = store.counts()["threads"]
@@ -99,16 +116,43 @@ def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = No
         "bytes": _size(path),
     }
     stats.expertise = _build_expertise(store, data_dir, progress)
+    with store.read() as conn:  # everything imported so far is derived now
+        _DeriveState(data_dir).done(int(conn.execute(select(func.max(schema.imports.c.id))).scalar() or 0))
     stats.seconds = time.perf_counter() - started
     return stats
 
 
 def refresh_after_import(store: Store, data_dir: Path, import_id: int) -> DeriveStats:
-    """Update the memory and its index for the threads one import touched. Without an index yet, build it."""
+    """Update the memory and its index for the threads one import touched. Without an index yet, build it.
+
+    One derivation at a time per data dir (an exclusive lock on ``derive.lock``: imports in the server's threads,
+    ``whoknows import`` and ``reindex`` in other processes), so their bookkeeping never interleaves and at most
+    one expertise rebuild runs; an import that a later refresh already covered while this one waited is skipped.
+    """
+    with derive_lock(data_dir):
+        return _refresh(store, data_dir, import_id)
+
+
+@contextmanager
+def derive_lock(data_dir: Path) -> Iterator[None]:
+    """Exclusive across threads and processes for the derived data of ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "derive.lock", "a+b") as f:
+        if fcntl is not None:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def _refresh(store: Store, data_dir: Path, import_id: int) -> DeriveStats:
     started = time.perf_counter()
     stats = DeriveStats()
+    state = _DeriveState(data_dir)
+    if state.through is not None and import_id <= state.through and import_id not in state.pending:
+        stats.memory = {"skipped": f"import {import_id} was derived by a later refresh"}
+        return stats
     with store.read() as conn:
-        threads = threads_of_import(conn, import_id)
+        imports = state.begin(conn, import_id)
+        threads = sorted({t for i in imports for t in threads_of_import(conn, i)})
         previous = question_ids_of(conn, threads)
     stats.memory = update_memory(store, threads).as_dict()
     path = index_path(data_dir)
@@ -123,8 +167,52 @@ def refresh_after_import(store: Store, data_dir: Path, import_id: int) -> Derive
         stats.index = {"path": str(path), **sync_threads(store, index, threads, previous)}
     # The expertise model learns from the whole history (who answered what, half-life, weights): rebuilt.
     stats.expertise = _build_expertise(store, data_dir, None)
+    state.done(import_id)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+class _DeriveState:
+    """Which imports still need their threads derived, in ``data_dir/derive-state.json``: every import after the
+    last completed refresh (``through``) and any a killed refresh left ``pending``. So a process killed after an
+    import's batches were committed but before the memory was updated (or an import killed part-way, whose re-run
+    skips what is already stored) is caught up by the next refresh instead of leaving the memory incomplete until
+    a full ``reindex``; imports run with ``--no-index`` are derived by the next refresh too."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "derive-state.json"
+        self.pending: set[int] = set()
+        self.through: int | None = None
+        try:
+            state = json.loads(self.path.read_text())
+            self.pending = {int(i) for i in state.get("pending", [])}
+            self.through = int(state.get("through", 0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+
+    def begin(self, conn: Connection, import_id: int) -> set[int]:
+        """The imports to derive now (this one included), recorded as pending until :meth:`done`."""
+        imp = schema.imports
+        query = select(imp.c.id).where(imp.c.id < import_id)
+        if self.through is not None:
+            query = query.where(imp.c.id > self.through)
+        elif (index_path(self.path.parent) / "manifest.json").exists():
+            # A data dir with an index but no state (from before the state was kept): the interrupted imports only.
+            # Without either nothing was derived here yet, so every earlier import counts.
+            query = query.where(imp.c.status != "done")
+        self.pending |= {import_id, *(int(i) for i in conn.execute(query).scalars())}
+        self._write()
+        return set(self.pending)
+
+    def done(self, import_id: int) -> None:
+        self.pending, self.through = set(), max(self.through or 0, import_id)
+        self._write()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pending": sorted(self.pending), "through": self.through or 0}))
+        os.replace(tmp, self.path)
 
 
 def _size(path: Path) -> int:
