@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from whoknows.errors import WhoknowsError
@@ -67,6 +68,24 @@ _HTTP_CODES = {
     413: "request.too_large",
     415: "request.unsupported_media_type",
     429: "http.too_many_requests",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    """The one error shape, documented on every operation for every 4xx status."""
+
+    error: ErrorDetail
+
+
+#: ``responses`` of the API router: whatever 4xx an operation answers, its body is :class:`ErrorBody`.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": 'Error: `{"error": {"code", "message", "details"}}`'}
 }
 
 

@@ -3,7 +3,8 @@
 A pure ASGI middleware, so a body larger than the limit is refused from its ``Content-Length`` before it is read,
 and a chunked body is cut off (413) as soon as it passes the limit. Unsafe methods with a body must send
 ``application/json`` (uploads: ``multipart/form-data``), otherwise 415. Every response gets ``nosniff``,
-``no-store`` and a ``default-src 'none'`` content security policy: the API serves data, never pages.
+``no-store`` and a content security policy: ``default-src 'none'`` on the API (``/api/…``: data, never pages); the
+web UI's pages and static files get :data:`PAGE_SECURITY_HEADERS` (own scripts and styles only, no inline code).
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
     (b"referrer-policy", b"no-referrer"),
+]
+API_PREFIX = "/api/"
+PAGE_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    b"form-action 'self'; base-uri 'none'"
+)
+PAGE_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", PAGE_CSP),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
 ]
 
 
@@ -40,6 +52,7 @@ class RequestGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         upload = scope["path"] in self.upload_paths
+        secured = SECURITY_HEADERS if scope["path"].startswith(API_PREFIX) else _page_headers(scope["path"])
         limit = self.max_upload if upload else self.max_body
         started = exceeded = False
 
@@ -56,7 +69,7 @@ class RequestGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+                message = {**message, "headers": [*message.get("headers", []), *secured]}
             await send(message)
 
         problem = self._check(scope["method"], headers, upload, limit)
@@ -97,6 +110,12 @@ class RequestGuard:
                     details={"expected": wanted, "got": media or None},
                 )
         return None
+
+
+def _page_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """Pages hold personal data (never cached); the static files are the same for everyone (revalidated)."""
+    cache = b"no-cache" if path.startswith("/static/") else b"no-store"
+    return [*PAGE_SECURITY_HEADERS, (b"cache-control", cache)]
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -30,6 +30,7 @@ class ForwardIn(BaseModel):
 
 class AcceptIn(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
+    answer_id: int | None = Field(default=None, ge=1, description="Which answer (default: the latest).")
 
 
 class PrefsIn(BaseModel):
@@ -111,7 +112,15 @@ def accept(question_id: RowId, body: AcceptIn, state: State, me: Caller) -> dict
     ``outcomes_applied`` is 0 here, the refit follows within seconds)."""
     from whoknows.routing import accept as do_accept
 
-    result = do_accept(state.store, state.data_dir, question_id, me.person_id, rating=body.rating, learn_now=False)
+    result = do_accept(
+        state.store,
+        state.data_dir,
+        question_id,
+        me.person_id,
+        rating=body.rating,
+        answer_id=body.answer_id,
+        learn_now=False,
+    )
     state.learner.kick()  # the model refits in the background; the asker does not wait for it
     return result
 
