@@ -62,12 +62,14 @@ def build_report(
     events: list[HelpEvent] = []
     asked: dict[int, tuple[int | None, datetime]] = {}
     texts: dict[int, str] = {}
+    space_of: dict[int, int] = {}
     for part in rowsmod.iter_spaces(store, spaces):
         events.extend(events_from_space(part))
         for q in part.questions:
             if q.asker_id is None or (q.asker_id in people and not people[q.asker_id].excluded):
                 asked[q.question_id] = (q.asker_id, q.created_at)
                 texts[q.question_id] = q.text
+                space_of[q.question_id] = part.space.id
     events = counted_events(events, people)
     until = max([e.at for e in events] + [a[1] for a in asked.values()], default=None)
     since = until - timedelta(days=DAYS_PER_MONTH * months) if until else None
@@ -82,7 +84,13 @@ def build_report(
     events = [e for e in events if e.asked_at >= since]
     asked = {q: a for q, a in asked.items() if a[1] >= since}
     qids = sorted(asked)
-    topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k)
+    # An organisation-wide report for a person (not the operator's own ``--admin`` run) counts every space, but its
+    # topic labels use only words from spaces that person may read.
+    may_label = None
+    if admin and viewer_row is not None:
+        own = store.readable_space_ids(viewer_row.id)
+        may_label = [space_of[q] in own for q in qids]
+    topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k, may_label=may_label)
     events = with_topics(events, topics.of_question)
     report.topic_method = (
         f"TF-IDF over {len(qids)} question texts, spherical k-means into {len(topics.labels)} topics, labelled by "

@@ -87,8 +87,14 @@ def derive_topics(
     iterations: int = 25,
     merge_cosine: float = 0.6,
     seed: int = 0,
+    may_label: Sequence[bool] | None = None,
 ) -> Topics:
-    """Cluster the questions into at most ``k`` topics (default: about sqrt(n), 2..60)."""
+    """Cluster the questions into at most ``k`` topics (default: about sqrt(n), 2..60).
+
+    ``may_label`` (per question) says whose words may appear in labels: a topic is labelled by the top terms of
+    those of its questions only (the others still count), and a topic with none of them is labelled without words
+    ("topic 3, from spaces you cannot read"). So an organisation-wide report shows numbers for private spaces but
+    never their words to a viewer who may not read them."""
     if not texts:
         return Topics({}, [], [], [])
     x, vocab = tfidf(texts)
@@ -103,8 +109,19 @@ def derive_topics(
     assign = np.array([renumber[a] for a in assign.tolist()], dtype=np.int64)
     centroids = centroids[used]
     sizes = np.bincount(assign, minlength=len(used)).tolist()
+    if may_label is not None:
+        ok = np.asarray(may_label, dtype=bool)
+        centroids = np.vstack(
+            [
+                np.asarray(x[np.flatnonzero(ok & (assign == t))].mean(axis=0)).ravel()
+                if (ok & (assign == t)).any()
+                else np.zeros(x.shape[1])
+                for t in range(len(used))
+            ]
+        )
     terms = [[vocab[j] for j in np.argsort(-c)[:5] if c[j] > 0] for c in centroids]
-    labels = [" / ".join(t[:3]) or f"topic {i}" for i, t in enumerate(terms)]
+    hidden = " (from spaces you cannot read)" if may_label is not None else ""
+    labels = [" / ".join(t[:3]) or f"topic {i + 1}{hidden}" for i, t in enumerate(terms)]
     of_question = {int(q): int(a) for q, a in zip(question_ids, assign.tolist(), strict=True)}
     return Topics(of_question, labels, terms, sizes, x, list(question_ids))
 

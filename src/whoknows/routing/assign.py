@@ -17,6 +17,7 @@ from whoknows.routing.policy import Candidate, Mode, Pick, Selection, choose
 from whoknows.routing.prefs import Prefs, load_prefs
 from whoknows.settings import Settings
 from whoknows.store import schema
+from whoknows.store.store import readable_space_ids_in
 
 OPEN_STATES = ("notified",)
 
@@ -80,6 +81,28 @@ def addresses(conn: Connection, person_id: int, prefs: Prefs) -> dict[str, str]:
     if prefs.webhook_url:
         to["webhook"] = prefs.webhook_url
     return to
+
+
+def visible_draft(
+    conn: Connection, draft: dict[str, Any], person_id: int, readable: set[int] | None = None
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """Memory's draft answer and its citations as ``person_id`` may see them.
+
+    The draft was found with the *asker's* permissions (their private spaces included); an expert is only shown
+    the citations of questions in spaces they may read themselves, and the draft answer only when its source (the
+    first citation) is one of them.
+    """
+    citations = [c for c in draft.get("citations", []) if isinstance(c, dict)]
+    if readable is None:
+        readable = readable_space_ids_in(conn, person_id)
+    ids = [int(c["question_id"]) for c in citations if c.get("question_id") is not None]
+    m = schema.messages
+    where = {int(i): s for i, s in conn.execute(select(m.c.id, m.c.space_id).where(m.c.id.in_(ids)))} if ids else {}
+    shown = [c for c in citations if c.get("question_id") is not None and where.get(int(c["question_id"])) in readable]
+    answer = draft.get("answer")
+    if not (citations and shown and shown[0] is citations[0]):
+        answer = None
+    return answer, shown
 
 
 def assign(
@@ -156,7 +179,7 @@ def _create(
         ).scalar_one()
     )
     asker = conn.execute(select(schema.people.c.name).where(schema.people.c.id == question.asker_id)).scalar()
-    draft = question.draft or {}
+    draft_answer, citations = visible_draft(conn, question.draft or {}, pick.person_id)
     payload = {
         "to": addresses(conn, pick.person_id, prefs),
         "name": pick.name,
@@ -164,8 +187,8 @@ def _create(
         "assignment_id": aid,
         "question": question.text,
         "asker": asker,
-        "draft": draft.get("answer"),
-        "citations": draft.get("citations", [])[:3],
+        "draft": draft_answer,
+        "citations": citations[:3],
         "reasons": pick.reasons,
         "due_at": (at + timedelta(hours=settings.routing_escalation_hours)).isoformat(),
     }

@@ -309,12 +309,17 @@ class Store:
 
         ``None`` stands for an anonymous reader, who sees public spaces only.
         """
-        s, sm = schema.spaces, schema.space_members
         with self.read() as conn:
-            ids = set(conn.execute(select(s.c.id).where(s.c.visibility == Visibility.PUBLIC.value)).scalars())
-            if person_id is not None:
-                ids |= set(conn.execute(select(sm.c.space_id).where(sm.c.person_id == person_id)).scalars())
-        return ids
+            return readable_space_ids_in(conn, person_id)
+
+
+def readable_space_ids_in(conn: Connection, person_id: int | None) -> set[int]:
+    """:meth:`Store.readable_space_ids` inside a transaction the caller already holds (the same one rule)."""
+    s, sm = schema.spaces, schema.space_members
+    ids = set(conn.execute(select(s.c.id).where(s.c.visibility == Visibility.PUBLIC.value)).scalars())
+    if person_id is not None:
+        ids |= set(conn.execute(select(sm.c.space_id).where(sm.c.person_id == person_id)).scalars())
+    return ids
 
 
 def _iso(value: datetime | None) -> str | None:

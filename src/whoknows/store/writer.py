@@ -289,6 +289,9 @@ class BatchWriter:
                 continue
             if key in existing:
                 if existing[key][0] > 0:
+                    if existing[key][1] != sid:  # moved to another space (e.g. into a private channel or queue)
+                        self._move_thread(conn, existing[key][0], sid)
+                        existing[key] = self._staged["threads"][key] = (existing[key][0], sid)
                     changed.append((existing[key][0], t))
                 else:
                     stats.add("threads", "skipped")
@@ -315,6 +318,15 @@ class BatchWriter:
             stats.add("threads", "new", len(rows))
         if changed:
             self._update_threads(conn, changed, stats)
+
+    def _move_thread(self, conn: Connection, thread_id: int, space_id: int) -> None:
+        """The thread and its messages now live in ``space_id``: they are readable under that space's rules only."""
+        conn.execute(
+            update(schema.threads)
+            .where(schema.threads.c.id == thread_id)
+            .values(space_id=space_id, import_id=self.import_id)
+        )
+        conn.execute(update(schema.messages).where(schema.messages.c.thread_id == thread_id).values(space_id=space_id))
 
     def _update_threads(self, conn: Connection, records: list[tuple[int, Thread]], stats: WriteStats) -> None:
         """A newer export may retitle a thread or change its metadata (tags, links, status)."""
