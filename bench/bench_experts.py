@@ -1,6 +1,7 @@
 """Expert finding benchmark: Stack Exchange dumps (temporal split) and the demo organisation (planted truth).
 
     python bench/bench_experts.py [SITE_DIR ...] [--demo-messages 20000] [--no-ablation] [--json out.json]
+                                  [--work DIR] [--boot 10000]
 
 Protocol (TCQR, WSDM 2020; SE-PEF 2023): answered questions sorted by CreationDate; the first 80% are history,
 the last 20% test. The model is built from the history only (messages before the first test question), its
@@ -9,6 +10,11 @@ cut; ground truth is every answerer (grade 1) and the accepted answerer (grade 2
 questions whose answerers never answered before the cut (no ranker can find them; they stay in the averages).
 The same procedure runs on every site: nothing is tuned per dataset. The ablation refits the default ranker
 without one feature group at a time (on the same history) and scores it on the same test questions.
+
+Significance: a paired bootstrap over test questions (``--boot`` resamples, fixed seed) of the default minus the
+best baseline on each metric: the mean difference, its 95% percentile interval and on how many questions the two
+differ. ``--work DIR`` keeps the imported databases there and reuses them on the next run (the model is always
+rebuilt).
 
 Demo organisation: generated with a fixed seed, split the same way by question time; each test question is asked
 as its real asker (their permissions), judged against the planted truth: the people who actually answered (the
@@ -43,6 +49,7 @@ from whoknows.expertise.evaluation import (
 from whoknows.expertise.learn import Group, fit_time_ordered, load_groups
 from whoknows.importers import reader_for
 from whoknows.index import Filters, evaluate, format_table
+from whoknows.index.evaluate import metric_value
 from whoknows.ingest import ingest
 from whoknows.store import Store, open_store, schema
 
@@ -51,13 +58,70 @@ DEFAULT_SITES = [
     REPO.parent / "shared/data/stackexchange/ai.stackexchange.com",
     REPO.parent / "shared/data/stackexchange/beer.stackexchange.com",
 ]
+DEFAULT = "default (learned)"
+#: Reported beside the issue's four metrics (not part of the acceptance criterion).
+EXTRA_METRICS = ("r@10",)
+QUESTION_RELATIVE = ("vote_share", "vote_lift", "vote_top", "topic_idle", "asker_helped")
 FEATURE_GROUPS: dict[str, Callable[[str], bool]] = {
-    "voting (M2)": lambda n: n.startswith("vote_"),
+    "voting (M2)": lambda n: n.startswith("vote_") and n not in QUESTION_RELATIVE,
     "profile (M1)": lambda n: n == "profile",
     "reception": lambda n: n in ("accepted", "accept_rate", "pos_score", "vote_good"),
     "graph": lambda n: n in ("askers", "pagerank"),
     "activity/recency": lambda n: n in ("answers", "decayed", "days_idle", "vote_recent", "questions"),
+    "question-relative": lambda n: n in QUESTION_RELATIVE,
 }
+
+
+def per_query(
+    runs: dict[str, dict[str, list[object]]], judged: dict[str, dict[object, int]], metric: str
+) -> dict[str, np.ndarray]:
+    """Run name -> the metric's value on every judged question (in qrels order)."""
+    qids = list(judged)
+    return {
+        name: np.array([metric_value(metric, run_.get(q, []), judged[q]) for q in qids]) for name, run_ in runs.items()
+    }
+
+
+def paired_bootstrap(
+    runs: dict[str, dict[str, list[object]]],
+    judged: dict[str, dict[object, int]],
+    metrics: tuple[str, ...],
+    boot: int,
+    seed: int = 0,
+) -> dict[str, dict[str, object]]:
+    """Per metric: the default minus the best baseline, with a 95% paired-bootstrap interval over questions."""
+    out: dict[str, dict[str, object]] = {}
+    rng = np.random.default_rng(seed)
+    n = len(judged)
+    idx = rng.integers(0, n, size=(boot, n)) if n else np.zeros((boot, 0), dtype=np.int64)
+    for m in metrics:
+        values = per_query(runs, judged, m)
+        base = {k: v for k, v in values.items() if k != DEFAULT}
+        best = max(base, key=lambda k: (float(base[k].mean()), k))
+        diff = values[DEFAULT] - base[best]
+        means = diff[idx].mean(axis=1) if n else np.zeros(boot)
+        lo, hi = np.percentile(means, [2.5, 97.5])
+        out[m] = {
+            "best_baseline": best,
+            "diff": float(diff.mean()) if n else 0.0,
+            "ci95": [float(lo), float(hi)],
+            "p_not_better": float((means <= 0).mean()),
+            "differ": int((diff != 0).sum()),
+        }
+    return out
+
+
+def format_bootstrap(res: dict[str, dict[str, object]]) -> str:
+    lines = ["   default minus the best baseline (paired bootstrap over questions):"]
+    for m, r in res.items():
+        ci = r["ci95"]
+        assert isinstance(ci, list)
+        lo, hi = ci
+        lines.append(
+            f"     {m:<8} vs {r['best_baseline']:<26} {r['diff']:+.4f}  95% CI [{lo:+.4f}, {hi:+.4f}]  "
+            f"P(diff<=0) {r['p_not_better']:.3f}  differ on {r['differ']} questions"
+        )
+    return "\n".join(lines)
 
 
 def ablation(
@@ -90,17 +154,22 @@ def ablation(
     return evaluate(runs, qrels(test), METRICS)
 
 
-def bench_site(site: Path, work: Path, do_ablation: bool) -> dict[str, object]:
-    store = open_store(work / f"{site.name}.db")
+def bench_site(site: Path, work: Path, do_ablation: bool, boot: int) -> dict[str, object]:
+    db = work / f"{site.name}.db"
+    fresh = not db.exists()
+    store = open_store(db)
     reader = reader_for("stackexchange", site)
     t0 = time.perf_counter()
-    ingest(store, reader.kind, reader.source, reader.batches())
+    if fresh:
+        ingest(store, reader.kind, reader.source, reader.batches())
     questions = answered_questions(store)
     cut, test = temporal_split(questions)
     t1 = time.perf_counter()
     model = build_expertise(store, work / f"{site.name}-expertise", until=cut)
     build_s = time.perf_counter() - t1
-    table = evaluate(run(store, baseline_rankers(model), test), qrels(test), METRICS)
+    runs = run(store, baseline_rankers(model), test)
+    table = evaluate(runs, qrels(test), METRICS + EXTRA_METRICS)
+    sig = paired_bootstrap(runs, qrels(test), METRICS, boot)
     cold = cold_start_share(model, test)
     print(
         f"\n== {site.name}: {len(questions)} answered questions, {len(test)} test (from {cut:%Y-%m-%d}), "
@@ -111,12 +180,14 @@ def bench_site(site: Path, work: Path, do_ablation: bool) -> dict[str, object]:
         f"{model.manifest['training_questions']} training questions; L2 by time-ordered validation: {model.model.l2}"
     )
     print(format_table(table))
+    print(format_bootstrap(sig))
     print("   weights (standardised):", model.model.weights())
     out: dict[str, object] = {
         "questions": len(questions),
         "test": len(test),
         "cold_start": cold,
         "table": table,
+        "bootstrap": sig,
         "weights": model.model.weights(),
         "half_life_days": model.manifest["half_life_days"],
     }
@@ -176,26 +247,37 @@ def demo_questions(
     return qs, planted
 
 
-def bench_demo(messages: int, work: Path) -> dict[str, object]:
-    store = open_store(work / "demo.db")
+def bench_demo(messages: int, work: Path, boot: int) -> dict[str, object]:
+    store = open_store(work / f"demo-{messages}.db")
     t0 = time.perf_counter()
-    res = load_demo(store, DemoConfig(messages=messages), truth_path=work / "demo-truth.json")
+    res = load_demo(store, DemoConfig(messages=messages), truth_path=work / f"demo-{messages}-truth.json")
     truth = json.loads(res.truth_path.read_text())
     qs, planted = demo_questions(store, truth, truth["source"])
     cut, test = temporal_split(qs)
     model = build_expertise(store, work / "demo-expertise", until=cut)
     runs = run(store, baseline_rankers(model), test, as_asker=True)
-    answered = evaluate(runs, qrels(test), METRICS)
+    answered = evaluate(runs, qrels(test), METRICS + EXTRA_METRICS)
+    sig = paired_bootstrap(runs, qrels(test), METRICS, boot)
     experts = evaluate(runs, {q.qid: planted[q.qid] for q in test}, METRICS)
+    sig_experts = paired_bootstrap(runs, {q.qid: planted[q.qid] for q in test}, METRICS, boot)
     print(
         f"\n== demo org: {messages:,} messages, {len(qs)} answered questions, {len(test)} test, built in "
         f"{time.perf_counter() - t0:.1f} s; half-life {_hl(model)}; source types {model.manifest['source_kinds']}"
     )
     print(format_table(answered, "   truth = who actually answered (asked as the real asker):"))
+    print(format_bootstrap(sig))
     print(format_table(experts, "   truth = the topic's planted experts:"))
+    print(format_bootstrap(sig_experts))
     print("   weights (standardised):", model.model.weights())
     store.close()
-    return {"answered": answered, "planted_experts": experts, "test": len(test), "weights": model.model.weights()}
+    return {
+        "answered": answered,
+        "answered_bootstrap": sig,
+        "planted_experts": experts,
+        "planted_experts_bootstrap": sig_experts,
+        "test": len(test),
+        "weights": model.model.weights(),
+    }
 
 
 def main() -> None:
@@ -204,16 +286,20 @@ def main() -> None:
     ap.add_argument("--demo-messages", type=int, default=20_000, help="0 skips the demo organisation")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--work", type=Path, help="keep (and reuse) the imported databases in this folder")
+    ap.add_argument("--boot", type=int, default=10_000, help="paired bootstrap resamples")
     args = ap.parse_args()
     missing = [s for s in args.sites if not (s / "Posts.xml").exists()]
     if missing:
         sys.exit(f"not a Stack Exchange dump folder: {', '.join(map(str, missing))}")
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="wk-bench-experts-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for site in args.sites:
-            report[site.name] = bench_site(site, Path(tmp), not args.no_ablation)
+            report[site.name] = bench_site(site, work, not args.no_ablation, args.boot)
         if args.demo_messages:
-            report["demo"] = bench_demo(args.demo_messages, Path(tmp))
+            report["demo"] = bench_demo(args.demo_messages, work, args.boot)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 

@@ -95,3 +95,19 @@ def test_missing_and_stale_models(store: Store, tmp_path: Path, toy: tuple[Store
     assert err.value.code == "expertise.stale"
     fresh, stale = open_model(store, model.path, on_stale="rebuild")
     assert not stale and not fresh.is_stale(fresh.fingerprint)
+
+
+def test_merged_away_person_disappears_and_the_survivor_inherits(
+    toy: tuple[Store, ExpertiseModel], tmp_path: Path
+) -> None:
+    from whoknows.expertise import build_expertise
+    from whoknows.identity import merge
+
+    store, model = toy
+    merge(store, "bob@toy.example", "alice@toy.example")
+    stale = find_experts(store, "kubernetes ingress TLS", model=model)  # the model still knows alice's id
+    assert "Alice" not in [e.name for e in stale.experts]
+    rebuilt = build_expertise(store, tmp_path / "rebuilt")
+    res = find_experts(store, "kubernetes ingress TLS", model=rebuilt)
+    assert "Alice" not in [e.name for e in res.experts]
+    assert "Bob" in [e.name for e in res.experts]  # alice's kubernetes answers now count for bob

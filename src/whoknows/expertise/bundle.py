@@ -25,7 +25,7 @@ from whoknows.expertise.rankers import LearnedRanker, RankContext
 from whoknows.expertise.table import EvidenceTable
 from whoknows.index import IndexCorruptError, IndexMissingError, SearchIndex
 
-FORMAT = 1
+FORMAT = 2  # 2: question-relative features (older folders are rebuilt)
 
 
 @dataclass

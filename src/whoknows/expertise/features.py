@@ -12,6 +12,11 @@ see exactly what a live question would have seen.
   the asker may read, computed from the index postings (term frequencies summed per author).
 * **Priors**: answers, acceptance, votes and reactions, distinct askers helped, decayed activity, idle time,
   questions asked, PageRank authority on the asker -> answerer graph.
+* **Question-relative**: how this question's evidence singles the candidate out rather than how active they are:
+  their share of the question's votes, the *lift* of their answers among the retrieved ones over what their share
+  of all answers predicts (so a prolific answerer does not win every question by volume alone), their answers
+  among the best :data:`TOP_DEPTH` matches, how long ago they last answered on the topic (not just at all), and
+  how often they already helped this asker.
 """
 
 from __future__ import annotations
@@ -55,7 +60,14 @@ BASE_FEATURES = (
     "days_idle",
     "questions",
     "pagerank",
+    "vote_share",
+    "vote_lift",
+    "vote_top",
+    "topic_idle",
+    "asker_helped",
 )
+#: The shallow cut for ``vote_top`` (answers among the best-matching messages).
+TOP_DEPTH = 10
 PAGERANK_CHECKPOINTS = 16
 
 
@@ -182,6 +194,18 @@ class FeatureExtractor:
             self._pagerank[key] = got
         return got
 
+    def _helped(self, asker: int, filters: Filters, pos: npt.NDArray[np.int64], c: int) -> F64:
+        """Per candidate: their contributions (answers, replies) to threads ``asker`` opened, under ``filters``."""
+        t = self.table
+        mine = np.flatnonzero(t.asker == asker)
+        if filters.spaces is not None and len(mine):
+            mine = mine[np.isin(t.space[mine], np.fromiter(filters.spaces, np.int64, len(filters.spaces)))]
+        if filters.until is not None:
+            mine = mine[t.time[mine] < filters.until]
+        mine = mine[np.isin(t.role[mine], (ANSWER, COMMENT, MESSAGE)) & (t.author[mine] >= 0)]
+        p = pos[t.author[mine]]
+        return np.bincount(p[p >= 0], minlength=c).astype(np.float64)
+
     # -- all features ---------------------------------------------------------------------------------------
     def extract(
         self, query: str, filters: Filters, *, asker: int = -1, depth: int = VOTE_DEPTH, extra: list[int] | None = None
@@ -261,6 +285,20 @@ class FeatureExtractor:
         x[:, col("days_idle")] = np.log1p(np.nan_to_num(np.maximum(idle, 0.0), nan=3650.0))
         x[:, col("questions")] = np.log1p(st["questions"][cand])
         x[:, col("pagerank")] = np.log(np.maximum(self.pagerank(filters.until)[cand], 1e-6))
+        # -- question-relative features: where the candidate stands among this question's evidence
+        total = combsum.sum()
+        x[:, col("vote_share")] = combsum / total if total > 0 else 0.0
+        n_ret = float((is_ans & (authors >= 0)).sum())
+        all_answers = float(st["answers"].sum())
+        expected = n_ret * answers / all_answers if all_answers > 0 else np.zeros(c)
+        x[:, col("vote_lift")] = np.log((n_votes + 0.5) / (expected + 0.5))
+        x[:, col("vote_top")] = np.log1p(vote(is_ans & (np.arange(len(rows)) < TOP_DEPTH), np.ones(len(rows))))
+        last = np.full(c, -np.inf)
+        np.maximum.at(last, pos[authors[sel]], t.time[rows][sel])
+        topic_idle = np.where(np.isfinite(last), (ref - last) / DAY, 3650.0)
+        x[:, col("topic_idle")] = np.log1p(np.maximum(topic_idle, 0.0))
+        if asker >= 0:
+            x[:, col("asker_helped")] = np.log1p(self._helped(asker, filters, pos, c))
         qf.raw["vote_combsum"] = combsum
         qf.raw["vote_expcombmnz"] = n_votes * vote(is_ans, np.exp(scores))
         qf.raw["profile"] = prof
