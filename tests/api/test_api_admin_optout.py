@@ -188,3 +188,29 @@ def test_my_questions_lists_what_i_routed_with_answers_to_accept(small: Api) -> 
     mine = small.client.get("/api/v1/me/questions", headers=small.auth("ida")).json()["items"]
     assert mine[0]["answers"][0]["text"] == "Ole owns it." and mine[0]["can_accept"]
     assert small.client.get("/api/v1/me/questions", headers=small.auth("ole")).json()["items"] == []  # not theirs
+
+
+def test_ask_survives_an_unreadable_expertise_model_and_rebuilds_it(small: Api) -> None:
+    import json as _json
+    import time as _time
+
+    from whoknows.derive import expertise_path
+    from whoknows.expertise import finder
+
+    manifest = expertise_path(small.settings.data_dir) / "manifest.json"
+    data = _json.loads(manifest.read_text())
+    manifest.write_text(_json.dumps({**data, "format": 1}))  # as left by an older version
+    finder._open_models.clear()
+    r = small.client.post("/api/v1/ask", json={"question": QUESTION}, headers=small.auth("ida"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["memory"]["solutions"] and body["experts"]["experts"] == []
+    assert "being rebuilt" in body["experts"]["reason"]
+    deadline = _time.monotonic() + 60
+    while _time.monotonic() < deadline:
+        finder._open_models.clear()
+        names = _expert_names(small, "ida")
+        if names:
+            break
+        _time.sleep(0.3)
+    assert "Ole Inside" in names

@@ -7,6 +7,7 @@ returned, also readable from the ``whoknows_csrf`` cookie). A bearer header wins
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from whoknows.routing.learning import BackgroundLearner
 from whoknows.settings import Settings
 from whoknows.store import Store
 
+log = logging.getLogger("whoknows.api")
 SESSION_COOKIE = "whoknows_session"
 CSRF_COOKIE = "whoknows_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -41,6 +43,7 @@ class AppState:
     learner: BackgroundLearner = field(init=False)
     _memory: tuple[int, MemorySearch] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _rebuilding: bool = False
 
     def __post_init__(self) -> None:
         self.imports = ImportJobs(self.store, self.settings)
@@ -50,6 +53,28 @@ class AppState:
     @property
     def data_dir(self) -> Path:
         return self.settings.data_dir
+
+    def rebuild_expertise_soon(self) -> bool:
+        """Start rebuilding a missing or unreadable expertise model in the background (once at a time);
+        False when a rebuild is already running."""
+        with self._lock:
+            if self._rebuilding:
+                return False
+            self._rebuilding = True
+
+        def run() -> None:
+            from whoknows.derive import rebuild_expertise
+
+            try:
+                rebuild_expertise(self.store, self.data_dir)
+            except Exception:
+                log.exception("rebuilding the expertise model failed")
+            finally:
+                with self._lock:
+                    self._rebuilding = False
+
+        threading.Thread(target=run, name="whoknows-expertise-rebuild", daemon=True).start()
+        return True
 
     def memory(self) -> MemorySearch:
         """A warm handle on the memory index, reopened whenever the index was rewritten (import, answer, reindex)."""

@@ -34,14 +34,20 @@ class RouteIn(BaseModel):
 def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
     """Answers from the corporate memory (with citations) and the colleagues most likely to know (with evidence
     and availability: local time, working now, out of office until, whether they take routed questions)."""
-    from whoknows.expertise import find_experts
-
-    memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k)
-    experts = find_experts(
-        state.store, body.question, asker_id=me.person_id, k=body.k, path=expertise_path(state.data_dir)
-    )
+    from whoknows.expertise import ExpertiseError, ExpertResult, find_experts
     from whoknows.routing.availability import availability
 
+    memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k)
+    try:
+        experts = find_experts(
+            state.store, body.question, asker_id=me.person_id, k=body.k, path=expertise_path(state.data_dir)
+        )
+    except ExpertiseError as exc:  # memory's answer is still worth giving; say why there are no experts
+        reason = f"{exc.message} ({exc.code})"
+        if exc.code in ("expertise.missing", "expertise.corrupt"):  # e.g. a model from an older version
+            state.rebuild_expertise_soon()
+            reason = "the expertise model is being rebuilt; experts will appear in a few minutes"
+        experts = ExpertResult(body.question, [], reason=reason, asker_id=me.person_id)
     out = experts.as_dict()
     free = availability(state.store, [e.person_id for e in experts.experts])
     for e in out["experts"]:
