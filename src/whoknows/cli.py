@@ -620,6 +620,15 @@ def prefs(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes (one per core suits a busy server; live import progress is per process).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web UI and HTTP API server (uvicorn); the OpenAPI spec is at /api/v1/openapi.json."""
     from whoknows.api.app import serve as run_server
@@ -632,7 +641,7 @@ def serve(
         first = demo_logins["logins"][0]["email"] if demo_logins.get("logins") else "a demo person's e-mail"
         err.print(f"demo org: log in as {first} with password {demo_logins['password']} (more in the file "
                   f"{demo_logins.get('path')})")  # fmt: skip
-    run_server(s, host=host, port=port)
+    run_server(s, host=host, port=port, workers=workers)
 
 
 accounts_app = typer.Typer(help="Accounts that may log in to the server, and their roles.", no_args_is_help=True)

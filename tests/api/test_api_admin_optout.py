@@ -214,3 +214,11 @@ def test_ask_survives_an_unreadable_expertise_model_and_rebuilds_it(small: Api) 
             break
         _time.sleep(0.3)
     assert "Ole Inside" in names
+
+
+def test_prefs_refuse_working_hours_that_end_before_they_start(small: Api) -> None:
+    r = small.client.put("/api/v1/me/prefs", json={"work_start": 14, "work_end": 13}, headers=small.auth("ole"))
+    assert error_of(r, 422, "routing.bad_prefs")["message"].startswith("working hours must start before")
+    r = small.client.put("/api/v1/me/prefs", json={"work_start": 19}, headers=small.auth("ole"))  # end stays 18
+    error_of(r, 422, "routing.bad_prefs")
+    assert small.client.get("/api/v1/me/prefs", headers=small.auth("ole")).json()["work_start"] == 9  # unchanged

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from whoknows.api.accounts import account_of, issue_token, revoke_token
-from whoknows.api.deps import Admin, State
+from whoknows.api.deps import Admin, RowId, State
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 UPLOAD_PATH = "/api/v1/admin/imports"
@@ -83,7 +83,7 @@ def start_import(
 
 
 @router.get("/imports/{import_id}")
-def import_status(import_id: int, state: State, _admin: Admin) -> dict[str, Any]:
+def import_status(import_id: RowId, state: State, _admin: Admin) -> dict[str, Any]:
     """An import's status, counts and error (from the ``imports`` table) and its live progress."""
     return state.imports.status(import_id)
 
@@ -98,6 +98,6 @@ def create_token(body: TokenIn, state: State, _admin: Admin) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}")
-def delete_token(token_id: int, state: State, _admin: Admin) -> dict[str, Any]:
+def delete_token(token_id: RowId, state: State, _admin: Admin) -> dict[str, Any]:
     """Revoke a token (API token or session) at once."""
     return {"id": token_id, "revoked": revoke_token(state.store, token_id)}

@@ -30,7 +30,7 @@ class ForwardIn(BaseModel):
 
 class AcceptIn(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
-    answer_id: int | None = Field(default=None, ge=1, description="Which answer (default: the latest).")
+    answer_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Which answer (default: the latest).")
 
 
 class PrefsIn(BaseModel):

@@ -8,10 +8,13 @@ input unusable raises :class:`ImportError_` before anything is written.
 
 from __future__ import annotations
 
+import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from whoknows.errors import InputError
 from whoknows.model import Batch
@@ -67,3 +70,32 @@ class SourceReader(ABC):
 
     def warn(self, file: str | Path, where: str | None, reason: str) -> None:
         self.issues.append(ImportIssue(str(file), where, reason))
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads_json(data: bytes | str) -> tuple[Any, int]:
+    """``json.loads``, with lone surrogates (``"\\ud800"`` escapes decode to strings no database can store)
+    replaced by U+FFFD. Returns the value and how many were replaced; raises what ``json.loads`` raises (and
+    ``RecursionError`` for absurd nesting)."""
+    value = json.loads(data)
+    text = data if isinstance(data, str) else data.decode(json.detect_encoding(data), "replace")
+    if not _SURROGATE_ESCAPE.search(text):
+        return value, 0
+    replaced = 0
+
+    def fix(v: Any) -> Any:
+        nonlocal replaced
+        if isinstance(v, str):
+            v, n = _LONE_SURROGATE.subn("\ufffd", v)
+            replaced += n
+            return v
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        if isinstance(v, dict):
+            return {fix(k): fix(x) for k, x in v.items()}
+        return v
+
+    return fix(value), replaced

@@ -89,7 +89,7 @@ class ExportArchive:
     def _open_zip(self) -> None:
         try:
             zf = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
             raise ImportError_(
                 f"{self.path}: not a readable zip file (truncated or corrupt?): {exc}", code="import.bad_zip"
             ) from None
@@ -97,7 +97,7 @@ class ExportArchive:
         declared = 0
         names: dict[str, zipfile.ZipInfo] = {}
         for info in zf.infolist():
-            if info.is_dir():
+            if info.filename.endswith("/"):  # a folder (ZipInfo.is_dir() raises IndexError on an empty name)
                 continue
             safe = safe_member_name(info.filename)
             if safe is None:
@@ -154,7 +154,8 @@ class ExportArchive:
             return self._read_limited(name)
         except MemberTooLarge:
             self.warn(self.display(name), None, f"larger than {self.max_file_bytes:,} bytes; skipped")
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+            # ValueError: e.g. a local header whose name is flagged UTF-8 but is not (UnicodeDecodeError)
             self.warn(self.display(name), None, f"corrupt member, skipped: {exc}")
         except OSError as exc:
             self.warn(self.display(name), None, f"cannot read, skipped: {exc.strerror or exc}")

@@ -21,6 +21,8 @@ Mapping (people, spaces and the source key are described in :mod:`.slack_directo
 * Subtypes in :data:`SKIPPED_SUBTYPES` (joins, leaves, topic/purpose/name changes, pins …) are not messages:
   they are counted in :attr:`SlackExportReader.skipped` and summarised in one warning per subtype.
   ``bot_message`` is kept, authored by the bot user (or a bot person made from ``bot_id``/``username``).
+  A ``tombstone`` (a message deleted at the source, left in the export for its replies) is kept as an empty message
+  without author: a newer export then replaces the deleted text in the store and everything derived from it.
 
 Bad input: an invalid JSON file is skipped with a warning naming the file, line and column; a message with a
 missing or out-of-range ``ts`` (before 2000 or after 2099) is skipped with a warning; a message from a user
@@ -40,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from whoknows.importers.base import ImportError_, SourceReader
+from whoknows.importers.base import ImportError_, SourceReader, loads_json
 from whoknows.importers.export_archive import ExportArchive
 from whoknows.importers.questions import looks_like_question
 from whoknows.importers.slack_directory import (
@@ -88,7 +90,6 @@ SKIPPED_SUBTYPES = frozenset(
         "slackbot_response",
         "sh_room_created",
         "huddle_thread",
-        "tombstone",
         "channel_posting_permissions",
         "app_conversation_join",
     }
@@ -191,7 +192,7 @@ class SlackExportReader(SourceReader):
         if data is None:
             return None
         try:
-            return json.loads(data)
+            value, replaced = loads_json(data)
         except json.JSONDecodeError as exc:
             self.warn(
                 archive.display(name),
@@ -202,6 +203,10 @@ class SlackExportReader(SourceReader):
             self.warn(archive.display(name), f"byte {exc.start}", "not UTF-8 text; file skipped")
         except (ValueError, RecursionError) as exc:
             self.warn(archive.display(name), None, f"invalid JSON ({type(exc).__name__}); file skipped")
+        else:
+            if replaced:
+                self.warn(archive.display(name), None, f"{replaced} invalid \\u escape(s) (lone surrogates) replaced")
+            return value
         return None
 
     def _batches(self, archive: ExportArchive, source: str) -> Iterator[Batch]:
@@ -293,6 +298,8 @@ class SlackExportReader(SourceReader):
         if subtype in SKIPPED_SUBTYPES:
             self.skipped[str(subtype)] += 1
             return None
+        if subtype == "tombstone":  # deleted at the source (left only for its replies): it replaces the stored text
+            raw = {"ts": raw["ts"], "thread_ts": raw.get("thread_ts"), "text": ""}
         ts = str(raw["ts"])
         thread_ts = raw.get("thread_ts")
         if not isinstance(thread_ts, str) or (thread_ts != ts and parse_ts(thread_ts) is None):

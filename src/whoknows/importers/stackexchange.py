@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,7 +66,7 @@ class StackExchangeReader(SourceReader):
         try:
             with zipfile.ZipFile(self.path) as zf:
                 return zf.namelist()
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise ImportError_(f"{self.path}: not a Stack Exchange dump folder or readable .zip ({exc})") from None
 
     @contextmanager
@@ -91,7 +92,16 @@ class StackExchangeReader(SourceReader):
                     yield record
                     if head_only:
                         return
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        except (
+            OSError,
+            zipfile.BadZipFile,
+            EOFError,
+            zlib.error,
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+        ) as exc:
+            # a corrupt deflate stream, an unsupported compression method, an encrypted member, a bad member name
             self.warn(label, None, f"cannot read the rest of the file ({exc}); stopped reading it")
 
     # -- SourceReader -------------------------------------------------------------------------------------
@@ -113,12 +123,15 @@ class StackExchangeReader(SourceReader):
 
     def total_hint(self) -> int | None:
         total = 0
-        for name in ("Posts.xml", "Comments.xml"):
-            member = self._member(name)
-            if member is not None:
-                size = Path(member).stat().st_size if self.path.is_dir() else None
-                with self._open(member) as fh:
-                    total += estimate_count(fh, b"<row ", size)
+        try:
+            for name in ("Posts.xml", "Comments.xml"):
+                member = self._member(name)
+                if member is not None:
+                    size = Path(member).stat().st_size if self.path.is_dir() else None
+                    with self._open(member) as fh:
+                        total += estimate_count(fh, b"<row ", size)
+        except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError):
+            return None  # only a hint for the progress bar: reading the file reports the problem with its place
         return total
 
     def batches(self) -> Iterator[Batch]:

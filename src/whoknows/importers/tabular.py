@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from whoknows.importers.base import ImportError_
+from whoknows.importers.base import ImportError_, loads_json
 
 WarnFn = Callable[[str, str | None, str], None]
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -172,10 +171,12 @@ class TableFile:
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj, replaced = loads_json(line)
                 except (ValueError, RecursionError) as exc:
                     self.warn(str(self.path), f"line {number}", f"invalid JSON ({exc}); skipped")
                     continue
+                if replaced:
+                    self.warn(str(self.path), f"line {number}", f"{replaced} lone surrogate escape(s) replaced")
                 if not isinstance(obj, dict):
                     self.warn(str(self.path), f"line {number}", "not a JSON object; skipped")
                     continue

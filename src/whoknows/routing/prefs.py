@@ -107,6 +107,14 @@ def set_prefs(store: Store, person_id: int, *, clear: Sequence[str] = (), **chan
     with store.write() as conn:
         current = load_prefs(conn, [person_id])[person_id]
         merged = Prefs(**{**asdict(current), **changes})
+        if merged.work_start >= merged.work_end:
+            raise InputError(
+                f"working hours must start before they end (start {merged.work_start}, end {merged.work_end}; "
+                "local hours, same day)",
+                code="routing.bad_prefs",
+            )
+        if not all(1 <= d <= 7 for d in merged.work_days):
+            raise InputError("working days are ISO weekdays 1 (Monday) to 7 (Sunday)", code="routing.bad_prefs")
         values = merged.as_dict()
         values["ooo_until"] = merged.ooo_until
         values["updated_at"] = datetime.now(UTC)

@@ -45,12 +45,18 @@ def _m0005_visibility(conn: Connection) -> None:
     schema.ix_spaces_visibility.create(conn, checkfirst=True)
 
 
+def _m0006_fk_indexes(conn: Connection) -> None:
+    schema.ix_messages_reply_to.create(conn, checkfirst=True)
+    schema.ix_route_answers_message.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _m0001_initial),
     Migration(2, "qa_pairs", _m0002_qa_pairs),
     Migration(3, "routing", _m0003_routing),
     Migration(4, "accounts", _m0004_accounts),
     Migration(5, "spaces_visibility_index", _m0005_visibility),
+    Migration(6, "message_reference_indexes", _m0006_fk_indexes),
 ]
 
 LATEST = MIGRATIONS[-1].version

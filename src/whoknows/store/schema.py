@@ -181,6 +181,9 @@ messages = Table(
 Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
 Index("ix_messages_author", messages.c.author_id)
 Index("ix_messages_space_time", messages.c.space_id, messages.c.created_at)
+#: Deleting a message sets ``reply_to_id`` of its replies to NULL: without this index every deleted message is a
+#: full scan of the table (deleting 900 of 20,000 messages took 12 s; migration 0006).
+ix_messages_reply_to = Index("ix_messages_reply_to", messages.c.reply_to_id)
 
 #: Tables created by migration 0001, in creation order.
 INITIAL_TABLES = [
@@ -337,6 +340,7 @@ route_answers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_route_answers_question", route_answers.c.question_id)
+ix_route_answers_message = Index("ix_route_answers_message", route_answers.c.message_id)  # SET NULL on delete
 
 #: Outcomes for the expertise model (answered / accepted / declined); ``applied_at`` is set once refit used them.
 route_outcomes = Table(

@@ -264,7 +264,9 @@ class Store:
         if not ref:
             raise NotFoundError("empty person reference", code="person.not_found")
         digits = ref.lstrip("#")
-        if digits.isdigit():
+        if digits.isascii() and digits.isdigit():  # not "²" (isdigit, but int() refuses it)
+            if int(digits) >= 2**63:  # no such row, and too large for the database driver
+                raise NotFoundError(f"no person #{digits}", code="person.not_found")
             return self.get_person(int(digits))
         with self.read() as conn:
             a = schema.person_aliases
