@@ -284,7 +284,7 @@ def main() -> int:
               f"(second half {r['growth_second_half_mb']:+} MB)")  # fmt: skip
         for op, ex in result["examples"].items():
             print(f"  e.g. {op}: {ex}")
-    if result["server_tracebacks"] or not alive:
+    if (result["server_tracebacks"] or not alive) and not args.json:
         print(f"  server: alive={alive}, {result['server_tracebacks']} tracebacks in {log.name}")
     return 0 if errors == 0 and alive and not result["server_tracebacks"] else 1
 
