@@ -10,8 +10,9 @@
 3. ``whoknows serve`` runs in a child process (``--workers`` uvicorn processes); once it answers, a warm-up pass
    sends every question once, then ``wrk -t2 -c CONNECTIONS -d DURATION`` runs a closed loop: each connection
    sends its next question as soon as the previous answer arrived (no think time — the hardest reading of
-   "N concurrent clients"). Questions: the varied mix of bench_ask_latency.py (catalog questions re-phrased,
-   keyword fragments, off-topic, other scripts, stop words, long pasted texts cut to the API's 10,000
+   "N concurrent clients"), or with ``--think-ms T`` each client pauses 0.5-1.5 T between an answer and its next
+   question (people reading the answer). Questions: the varied mix of bench_ask_latency.py (catalog questions
+   re-phrased, keyword fragments, off-topic, other scripts, stop words, long pasted texts cut to the API's 10,000
    characters), empty ones left out (they are a 4xx by design), 2,000 of them, each with a random asker's token.
 4. Prints wrk's latency percentiles (p50/p90/p99/max), requests/s, non-2xx responses and socket errors, the
    server's RSS and the load average. Target (issue 8): p99 <= 300 ms at 20 concurrent clients on 1M messages.
@@ -67,6 +68,12 @@ function request()
   headers["Content-Type"] = "application/json"
   headers["Authorization"] = "Bearer " .. tokens[(n + offset) % #tokens + 1]
   return wrk.format("POST", "/api/v1/ask", headers, bodies[i])
+end
+local think = %THINK%
+if think > 0 then
+  function delay()
+    return math.random(math.floor(think / 2), think + math.floor(think / 2))
+  end
 end
 function done(summary, latency, requests)
   io.write(string.format(
@@ -147,6 +154,12 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=60)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--askers", type=int, default=50)
+    ap.add_argument(
+        "--think-ms",
+        type=int,
+        default=0,
+        help="pause of each client between answer and next question (uniform 0.5-1.5x); 0: a closed loop",
+    )
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--json", action="store_true", help="print the result as JSON only")
@@ -194,9 +207,9 @@ def main() -> None:
         warm = time.perf_counter() - t0
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(
-                LUA.replace("%BODIES%", ",\n".join(lua_string(b) for b in bodies)).replace(
-                    "%TOKENS%", ",\n".join(lua_string(t) for t in tokens)
-                )
+                LUA.replace("%THINK%", str(args.think_ms))
+                .replace("%BODIES%", ",\n".join(lua_string(b) for b in bodies))
+                .replace("%TOKENS%", ",\n".join(lua_string(t) for t in tokens))
             )
             script = f.name
         load_before = os.getloadavg()
@@ -218,6 +231,7 @@ def main() -> None:
         "messages": messages,
         "people": people,
         "connections": args.connections,
+        "think_ms": args.think_ms,
         "workers": args.workers,
         "duration_s": round(seconds, 1),
         "requests": wrk["requests"],
@@ -239,7 +253,8 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     print(f"POST /api/v1/ask over HTTP: {messages:,} messages, {people:,} people, {args.workers} worker(s)")
-    print(f"  wrk -c{args.connections} closed loop for {result['duration_s']} s: {result['requests']} requests, "
+    loop = f"think time {args.think_ms} ms" if args.think_ms else "closed loop"
+    print(f"  wrk -c{args.connections} {loop} for {result['duration_s']} s: {result['requests']} requests, "
           f"{result['requests_per_s']} req/s")  # fmt: skip
     print(f"  latency p50 {result['p50_ms']:.1f} ms  p90 {result['p90_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
           f"max {result['max_ms']:.1f} ms   (target p99 <= {TARGET_P99_MS:.0f} ms)")  # fmt: skip

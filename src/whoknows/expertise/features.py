@@ -34,6 +34,7 @@ from whoknows.expertise.recency import DAY
 from whoknows.expertise.table import F64, EvidenceTable
 from whoknows.index import Filters, SearchIndex
 from whoknows.index.analyzer import analyze_query
+from whoknows.index.lexical import MAX_QUERY_TERMS
 from whoknows.index.segment import Segment
 
 VOTE_DEPTH = 300
@@ -124,11 +125,30 @@ class FeatureExtractor:
         plain = Filters(spaces=filters.spaces, since=filters.since, until=filters.until)
         return self.table.stats(plain, self.half_life)["answer_len"]
 
+    def query_terms(self, query: str) -> Counter[str]:
+        """The query's terms with their counts; of a long pasted text only the rarest ``MAX_QUERY_TERMS`` (as the
+        BM25 ranker does): they carry its meaning, and each term costs a pass over its postings."""
+        terms = Counter(analyze_query(query))
+        if len(terms) <= MAX_QUERY_TERMS:
+            return terms
+
+        def df(term: str) -> int:
+            total = 0
+            for seg in self.index.segments:
+                tid = seg.term_index.get(term)
+                if tid is not None:
+                    total += seg.df(tid)
+            return total
+
+        counted = {t: df(t) for t in terms}
+        keep = sorted((t for t in terms if counted[t]), key=lambda t: (counted[t], t))[:MAX_QUERY_TERMS]
+        return Counter({t: terms[t] for t in keep})
+
     def profile_scores(self, query: str, filters: Filters) -> F64:
         """BM25 of every person's answer profile (zeros for people without matching answers)."""
         p = self.table.n_people
         fl = Filters(spaces=filters.spaces, kinds=frozenset({ROLES[ANSWER]}), since=filters.since, until=filters.until)
-        terms = Counter(analyze_query(query))
+        terms = self.query_terms(query)
         out = np.zeros(p)
         if not terms or fl.allows_nothing():
             return out
@@ -161,7 +181,7 @@ class FeatureExtractor:
         """(table row, score) of ``person``'s answers that match ``query`` best (evidence for a profile match)."""
         fl = Filters(spaces=filters.spaces, kinds=frozenset({ROLES[ANSWER]}), since=filters.since, until=filters.until)
         scores: dict[int, float] = {}
-        for term in set(analyze_query(query)):
+        for term in self.query_terms(query):
             for seg in self.index.segments:
                 tid = seg.term_index.get(term)
                 if tid is None:
