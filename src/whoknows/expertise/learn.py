@@ -50,10 +50,21 @@ class LinearModel:
     info: dict[str, object] = field(default_factory=dict)
 
     def score(self, x: F64) -> F64:
+        self._check(x)
         return np.asarray(((x - self.mean) / self.std) @ self.w, dtype=np.float64)
+
+    def _check(self, x: F64) -> None:
+        if x.ndim != 2 or x.shape[1] != len(self.w):
+            from whoknows.expertise.errors import ExpertiseCorruptError
+
+            raise ExpertiseCorruptError(
+                f"the expertise model's weights ({len(self.w)}) do not match its features ({x.shape[-1]}); "
+                "rebuild it (whoknows reindex)"
+            )
 
     def contributions(self, x: F64) -> F64:
         """Per feature, its share of the score (standardised value times weight)."""
+        self._check(x)
         return np.asarray(((x - self.mean) / self.std) * self.w, dtype=np.float64)
 
     def weights(self) -> dict[str, float]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -94,8 +95,7 @@ class SearchIndex:
         """Build a new index at ``path`` from ``docs`` (ids unique), replacing any index there."""
         final = Path(path)
         final.parent.mkdir(parents=True, exist_ok=True)
-        with _write_lock(final):
-            return cls._build(final, docs, embedder, fingerprint, progress, segment_size)
+        return cls._build(final, docs, embedder, fingerprint, progress, segment_size)
 
     @classmethod
     def _build(
@@ -107,8 +107,8 @@ class SearchIndex:
         progress: Callable[[int], None] | None,
         segment_size: int,
     ) -> SearchIndex:
-        tmp = final.with_name(final.name + ".building")
-        shutil.rmtree(tmp, ignore_errors=True)
+        _clear_abandoned(final)
+        tmp = final.with_name(f"{final.name}.building-{os.getpid()}-{secrets.token_hex(4)}")
         tmp.mkdir(parents=True)
         manifest: dict[str, Any] = {
             "format": FORMAT,
@@ -126,13 +126,15 @@ class SearchIndex:
             manifest["segments"].append(seg.name)
             done += len(chunk)
         _write_manifest(tmp, manifest)
-        old = final.with_name(final.name + ".old")
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            final.rename(old)
-        tmp.rename(final)
+        # Built aside without the lock (readers go on with the old index); swapped in under it.
+        old = final.with_name(f"{final.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+        with _write_lock(final):
+            if final.exists():
+                final.rename(old)
+            tmp.rename(final)
+            index = cls(final, manifest, embedder)
         shutil.rmtree(old, ignore_errors=True)
-        return cls(final, manifest, embedder)
+        return index
 
     @classmethod
     def open(
@@ -145,11 +147,13 @@ class SearchIndex:
         """Open an index; with ``fingerprint``, raise :class:`IndexStaleError` if built from another state."""
         p = Path(path)
         for attempt in range(3):
-            manifest = _read_manifest(p)
-            if embedder is None and manifest.get("embedder"):
-                embedder = load_embedder(p / "embedder")
+            with _write_lock(p, shared=True):  # no writer swaps segments while they are opened
+                manifest = _read_manifest(p)
+                if embedder is None and manifest.get("embedder"):
+                    embedder = load_embedder(p / "embedder")
             try:
-                index = cls(p, manifest, embedder)
+                with _write_lock(p, shared=True):
+                    index = cls(p, manifest, embedder)
                 break
             except IndexCorruptError:
                 # A writer may have replaced a segment between reading the manifest and loading it: try again
@@ -339,17 +343,30 @@ def _next_segment_path(folder: Path, manifest: dict[str, Any]) -> Path:
 
 
 @contextmanager
-def _write_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock for writers of the index at ``path`` (a sibling file, so it outlives rebuilds)."""
-    if fcntl is None:  # pragma: no cover
+def _write_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Exclusive lock for writers of the index at ``path`` (a sibling file, so it outlives rebuilds); ``shared``
+    for readers opening it (many at once, never while a writer changes it)."""
+    if fcntl is None or (shared and not path.parent.is_dir()):  # no index folder: nothing to keep consistent
         yield
         return
     with open(path.with_name(path.name + ".lock"), "a+b") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _clear_abandoned(final: Path) -> None:
+    """Remove half-built or half-swapped folders next to ``final`` whose process is gone (killed mid-build)."""
+    for other in final.parent.glob(f"{final.name}.building-*") if final.parent.exists() else []:
+        other_pid = other.name.rsplit(".building-", 1)[1].split("-", 1)[0]
+        try:
+            os.kill(int(other_pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(other, ignore_errors=True)
+        except (ValueError, PermissionError, OSError):
+            continue
 
 
 def _read_manifest(p: Path) -> dict[str, Any]:

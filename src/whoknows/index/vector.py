@@ -9,6 +9,7 @@ segment is first searched. When the filter keeps a small share of a segment, onl
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -34,14 +35,14 @@ class VectorRetriever:
         segment, so several searches for one question with different filters (``ask`` looks for solved and
         open questions apart) pay for the product once. Keyed by the segment object: a rewritten segment is a
         new object, so a stale product is never reused."""
-        cache: dict[int, tuple[Segment, str, FloatArray]] = getattr(self._last, "scores", None) or {}
+        cache: dict[int, tuple[weakref.ref[Segment], str, FloatArray]] = getattr(self._last, "scores", None) or {}
         hit = cache.get(id(seg))
-        if hit is not None and hit[0] is seg and hit[1] == query:
+        if hit is not None and hit[0]() is seg and hit[1] == query:
             return hit[2]
         scores = vecs @ q
-        if len(cache) > 64:
-            cache.clear()
-        cache[id(seg)] = (seg, query, scores)
+        for key in [k for k, v in cache.items() if v[0]() is None]:  # segments replaced since: let them go
+            del cache[key]
+        cache[id(seg)] = (weakref.ref(seg), query, scores)  # a weak reference: never keeps a dropped segment alive
         self._last.scores = cache
         return scores
 

@@ -13,11 +13,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: one process only
-    fcntl = None  # type: ignore[assignment]
-
 from sqlalchemy import Connection, insert, select, update
 
 from whoknows.store import Store, schema
@@ -36,22 +31,20 @@ def record_outcome(conn: Connection, question_id: int, person_id: int, outcome: 
 def apply_outcomes(store: Store, data_dir: Path) -> int:
     """Refit the expertise model with the outcomes not applied yet; returns how many were applied.
 
-    One refit at a time across threads and processes (the server, the worker, the CLI): an exclusive lock on
-    ``expertise.refit.lock`` next to the model, so two refits never interleave their reads and writes of the
-    model's files and no outcome is applied twice."""
-    from whoknows.derive import expertise_path
+    One refit at a time across threads and processes (the server, the worker, the CLI), and never while the model
+    is being rebuilt: it runs under the data dir's derive lock (:func:`whoknows.derive.derive_lock`), and reads the
+    model fresh from disk inside it. (A refit that had read the previous model and wrote its weights into a
+    rebuilt one — with another feature set, e.g. after an import added a source type — broke expert finding.)"""
+    from whoknows.derive import derive_lock
 
-    path = expertise_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".refit.lock"), "a+b") as lock:
-        if fcntl is not None:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    with derive_lock(data_dir):
         return _apply(store, data_dir)
 
 
 def _apply(store: Store, data_dir: Path) -> int:
     from whoknows.derive import expertise_path
-    from whoknows.expertise import ExpertiseError, Outcome, open_model, refit
+    from whoknows.expertise import ExpertiseError, Outcome, refit
+    from whoknows.expertise.bundle import ExpertiseModel
 
     ro, rq = schema.route_outcomes, schema.routed_questions
     with store.read() as conn:
@@ -64,7 +57,7 @@ def _apply(store: Store, data_dir: Path) -> int:
     if not rows:
         return 0
     try:
-        model, _stale = open_model(store, expertise_path(data_dir))
+        model = ExpertiseModel.open(expertise_path(data_dir))  # not the per-process cache: the files as they are
     except ExpertiseError:
         return 0
     outcomes = [Outcome(r.text, int(r.person_id), r.outcome, r.asker_id, _ts(r.created_at)) for r in rows]
