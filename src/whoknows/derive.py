@@ -133,6 +133,26 @@ def refresh_after_import(store: Store, data_dir: Path, import_id: int) -> Derive
         return _refresh(store, data_dir, import_id)
 
 
+def resync(store: Store, data_dir: Path, threads: list[int], previous: list[int]) -> dict[str, Any]:
+    """After rows were deleted or rewritten in place (erasure, retention): bring the memory index in line for
+    ``threads`` (``previous``: their question ids before) and rebuild the expertise model if there is one, under
+    the derive lock. The caller has already updated the Q&A pairs as it needs."""
+    out: dict[str, Any] = {}
+    with derive_lock(data_dir):
+        try:
+            index = SearchIndex.open(index_path(data_dir))
+        except SearchIndexError:
+            out["index"] = "no index yet"
+        else:
+            out["index"] = sync_threads(store, index, threads, previous)
+        if (expertise_path(data_dir) / "manifest.json").exists():
+            from whoknows.expertise import build_expertise
+
+            build_expertise(store, expertise_path(data_dir))
+            out["expertise"] = "rebuilt"
+    return out
+
+
 @contextmanager
 def derive_lock(data_dir: Path) -> Iterator[None]:
     """Exclusive across threads and processes for the derived data of ``data_dir``."""

@@ -123,26 +123,12 @@ def _delete_routing_text(conn: Connection, pid: int) -> None:
 
 
 def _rederive(store: Store, data_dir: Path, threads: list[int], previous: list[int]) -> dict[str, Any]:
-    from whoknows.derive import expertise_path
-    from whoknows.index import SearchIndex, SearchIndexError
+    from whoknows.derive import resync
     from whoknows.memory import update_memory
-    from whoknows.memory.memory_index import index_path, sync_threads
 
     with store.read() as conn:
         existing = set(conn.execute(select(T.c.id).where(T.c.id.in_(threads))).scalars()) if threads else set()
-    out: dict[str, Any] = {"memory": update_memory(store, sorted(existing)).as_dict()}
-    try:
-        index = SearchIndex.open(index_path(data_dir))
-    except SearchIndexError:
-        out["index"] = "no index yet"
-    else:
-        out["index"] = sync_threads(store, index, threads, previous)
-    if (expertise_path(data_dir) / "manifest.json").exists():
-        from whoknows.expertise import build_expertise
-
-        build_expertise(store, expertise_path(data_dir))
-        out["expertise"] = "rebuilt"
-    return out
+    return {"memory": update_memory(store, sorted(existing)).as_dict(), **resync(store, data_dir, threads, previous)}
 
 
 def _scrub(store: Store) -> None:

@@ -262,20 +262,6 @@ def _deidentify(conn: Connection, kept: list[int], threads: list[int]) -> None:
 def _resync(store: Store, data_dir: Path, threads: list[int], previous: list[int]) -> dict[str, Any]:
     """Keep-knowledge: the pairs are not re-extracted (their signals were in the deleted messages); the index drops
     the deleted pairs and rewrites the de-identified ones, the expertise model is rebuilt."""
-    from whoknows.derive import expertise_path
-    from whoknows.index import SearchIndex, SearchIndexError
-    from whoknows.memory.memory_index import index_path, sync_threads
+    from whoknows.derive import resync
 
-    out: dict[str, Any] = {}
-    try:
-        index = SearchIndex.open(index_path(data_dir))
-    except SearchIndexError:
-        out["index"] = "no index yet"
-    else:
-        out["index"] = sync_threads(store, index, threads, previous)
-    if (expertise_path(data_dir) / "manifest.json").exists():
-        from whoknows.expertise import build_expertise
-
-        build_expertise(store, expertise_path(data_dir))
-        out["expertise"] = "rebuilt"
-    return out
+    return resync(store, data_dir, threads, previous)
