@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from whoknows.index import SearchIndex, SearchIndexError
+from whoknows.locks import file_lock
 from whoknows.memory import rebuild_memory, update_memory
 from whoknows.memory.memory_index import (
     build_memory_index,
@@ -27,11 +28,6 @@ from whoknows.memory.memory_index import (
     threads_of_import,
 )
 from whoknows.store import Store, schema
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: one process only
-    fcntl = None  # type: ignore[assignment]
 
 #: (stage, done, total or None)
 StageProgress = Callable[[str, int, int | None], None]
@@ -157,9 +153,7 @@ def resync(store: Store, data_dir: Path, threads: list[int], previous: list[int]
 def derive_lock(data_dir: Path) -> Iterator[None]:
     """Exclusive across threads and processes for the derived data of ``data_dir``."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "derive.lock", "a+b") as f:
-        if fcntl is not None:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    with file_lock(data_dir / "derive.lock"):
         yield
 
 

@@ -23,11 +23,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: one process only
-    fcntl = None  # type: ignore[assignment]
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +37,7 @@ from whoknows.index.errors import IndexCorruptError, IndexMissingError, IndexSta
 from whoknows.index.lexical import BM25Retriever
 from whoknows.index.segment import Segment, load_segment, merge_segments, remove_segment, write_segment
 from whoknows.index.vector import VectorRetriever
+from whoknows.locks import file_lock
 
 FORMAT = 1
 SEGMENT_SIZE = 250_000
@@ -346,15 +342,11 @@ def _next_segment_path(folder: Path, manifest: dict[str, Any]) -> Path:
 def _write_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
     """Exclusive lock for writers of the index at ``path`` (a sibling file, so it outlives rebuilds); ``shared``
     for readers opening it (many at once, never while a writer changes it)."""
-    if fcntl is None or (shared and not path.parent.is_dir()):  # no index folder: nothing to keep consistent
+    if shared and not path.parent.is_dir():  # no index folder: nothing to keep consistent
         yield
         return
-    with open(path.with_name(path.name + ".lock"), "a+b") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    with file_lock(path.with_name(path.name + ".lock"), shared=shared):
+        yield
 
 
 def _clear_abandoned(final: Path) -> None:
