@@ -61,14 +61,15 @@ def availability(store: Store, person_ids: list[int], now: datetime | None = Non
             zones.update(
                 {int(r.id): r.timezone for r in conn.execute(select(p.c.id, p.c.timezone).where(p.c.id.in_(part)))}
             )
-    out: dict[int, dict[str, Any]] = {}
-    for pid in ids:
-        pr = prefs[pid]
-        ooo = pr.ooo_until if pr.ooo_until is not None and pr.ooo_until > now else None
-        out[pid] = {
-            "local_time": local_time(now, zones.get(pid)),
-            "working_now": is_working(now, zones.get(pid), pr),
-            "out_of_office_until": ooo.isoformat() if ooo is not None else None,
-            "takes_routed_questions": not pr.routing_opt_out,
-        }
-    return out
+    return {pid: availability_of(prefs[pid], zones.get(pid), now) for pid in ids}
+
+
+def availability_of(prefs: Prefs, tz: str | None, now: datetime) -> dict[str, Any]:
+    """One person's availability (see :func:`availability`) from their preferences and time zone."""
+    ooo = prefs.current_ooo(now)
+    return {
+        "local_time": local_time(now, tz),
+        "working_now": is_working(now, tz, prefs),
+        "out_of_office_until": ooo.isoformat() if ooo is not None else None,
+        "takes_routed_questions": not prefs.routing_opt_out,
+    }

@@ -86,7 +86,7 @@ def choose(
             skipped.append({"name": c.name, "why": "has opted out of routed questions"})
         elif hidden is not None:
             skipped.append({"name": c.name, "why": f"does not take questions about {hidden!r}"})
-        elif p.ooo_until is not None and p.ooo_until > now:
+        elif p.current_ooo(now) is not None:
             skipped.append({"name": c.name, "why": f"out of office until {p.ooo_until:%Y-%m-%d}"})
         elif c.week_count >= budget:
             skipped.append({"name": c.name, "why": f"weekly interruption budget reached ({budget})"})

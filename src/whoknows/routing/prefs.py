@@ -33,6 +33,10 @@ class Prefs:
     slack_user: str | None = None
     webhook_url: str | None = None
 
+    def current_ooo(self, now: datetime) -> datetime | None:
+        """The out-of-office end if it is still ahead of ``now`` (a past one no longer counts)."""
+        return self.ooo_until if self.ooo_until is not None and self.ooo_until > now else None
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ooo_until"] = self.ooo_until.isoformat() if self.ooo_until else None

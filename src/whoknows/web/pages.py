@@ -79,7 +79,7 @@ def me_page(request: Request, user: User) -> Response:
     prefs = get_prefs(user.state.store, user.person_id)
     person = user.state.store.get_person(user.person_id)
     # An out-of-office time that has passed is no longer shown (nor one "cleared" the old way, by sending now).
-    ooo = prefs.ooo_until if prefs.ooo_until is not None and prefs.ooo_until > datetime.now(UTC) else None
+    ooo = prefs.current_ooo(datetime.now(UTC))
     return render(
         request,
         "me.html",
@@ -97,20 +97,19 @@ def me_page(request: Request, user: User) -> Response:
 @router.get("/people/{ref}")
 def person_page(request: Request, ref: str, user: User) -> Response:
     from whoknows.routing import get_prefs
-    from whoknows.routing.availability import is_working, local_time
+    from whoknows.routing.availability import availability_of
 
     person = user.state.store.find_person(ref)
     assert person.id is not None
     profile, problem = _profile(user, f"#{person.id}")
     prefs = get_prefs(user.state.store, person.id)
-    now = datetime.now(UTC)
-    ooo = prefs.ooo_until if prefs.ooo_until is not None and prefs.ooo_until > now else None
+    free = availability_of(prefs, person.timezone, datetime.now(UTC))  # what the API's expert cards carry
     availability = {
-        "local_time": local_time(now, person.timezone),
-        "working": is_working(now, person.timezone, prefs),
+        "local_time": free["local_time"],
+        "working": free["working_now"],
         "schedule": schedule(prefs.work_days, prefs.work_start, prefs.work_end),
-        "ooo_until": ooo,
-        "routing_opt_out": prefs.routing_opt_out,
+        "ooo_until": free["out_of_office_until"],
+        "routing_opt_out": not free["takes_routed_questions"],
     }
     return render(
         request,
