@@ -7,7 +7,6 @@ returned, also readable from the ``whoknows_csrf`` cookie). A bearer header wins
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +20,14 @@ from whoknows.api.accounts import Principal, authenticate_token, csrf_matches
 from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
 from whoknows.api.imports import ImportJobs
 from whoknows.api.throttle import LoginThrottle
+from whoknows.background import SingleFlight
+from whoknows.derive import rebuild_expertise
 from whoknows.memory.ask import MemorySearch
 from whoknows.memory.memory_index import index_path
 from whoknows.routing.learning import BackgroundLearner
 from whoknows.settings import Settings
 from whoknows.store import Store
 
-log = logging.getLogger("whoknows.api")
 SESSION_COOKIE = "whoknows_session"
 CSRF_COOKIE = "whoknows_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -43,11 +43,14 @@ class AppState:
     learner: BackgroundLearner = field(init=False)
     _memory: tuple[int, MemorySearch] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _rebuilding: bool = False
+    _expertise_rebuild: SingleFlight = field(init=False)
 
     def __post_init__(self) -> None:
         self.imports = ImportJobs(self.store, self.settings)
         self.learner = BackgroundLearner(self.store, self.settings.data_dir)
+        self._expertise_rebuild = SingleFlight(
+            "whoknows-expertise-rebuild", lambda: rebuild_expertise(self.store, self.data_dir), again=False
+        )
         self.logins = LoginThrottle(self.settings.api_login_max_failures, self.settings.api_login_window_minutes * 60)
 
     @property
@@ -57,24 +60,7 @@ class AppState:
     def rebuild_expertise_soon(self) -> bool:
         """Start rebuilding a missing or unreadable expertise model in the background (once at a time);
         False when a rebuild is already running."""
-        with self._lock:
-            if self._rebuilding:
-                return False
-            self._rebuilding = True
-
-        def run() -> None:
-            from whoknows.derive import rebuild_expertise
-
-            try:
-                rebuild_expertise(self.store, self.data_dir)
-            except Exception:
-                log.exception("rebuilding the expertise model failed")
-            finally:
-                with self._lock:
-                    self._rebuilding = False
-
-        threading.Thread(target=run, name="whoknows-expertise-rebuild", daemon=True).start()
-        return True
+        return self._expertise_rebuild.kick()
 
     def memory(self) -> MemorySearch:
         """A warm handle on the memory index, reopened whenever the index was rewritten (import, answer, reindex)."""

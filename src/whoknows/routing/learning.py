@@ -7,17 +7,13 @@ When the model is missing they stay pending and are applied by a later call (the
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, insert, select, update
 
+from whoknows.background import SingleFlight
 from whoknows.store import Store, schema
-
-log = logging.getLogger("whoknows.routing")
 
 
 def record_outcome(conn: Connection, question_id: int, person_id: int, outcome: str, now: datetime) -> None:
@@ -71,7 +67,7 @@ def _apply(store: Store, data_dir: Path) -> int:
     return len(rows)
 
 
-class BackgroundLearner:
+class BackgroundLearner(SingleFlight):
     """Applies outcomes off the request path (the server): :meth:`kick` starts one background refit, or, when one
     is running, makes it run once more afterwards — so a burst of answers and acceptances costs a refit or two,
     and the person clicking "accept" does not wait for it. The outcomes are already stored; a refit that fails
@@ -79,43 +75,11 @@ class BackgroundLearner:
 
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store, self.data_dir = store, data_dir
-        self._lock = threading.Lock()
-        self._running = False
-        self._again = False
         self.applied = 0
-        self.last_error: str | None = None
+        super().__init__("whoknows-learn", self._apply_pending, again=True)
 
-    def kick(self) -> None:
-        with self._lock:
-            if self._running:
-                self._again = True
-                return
-            self._running = True
-        threading.Thread(target=self._run, name="whoknows-learn", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.applied += apply_outcomes(self.store, self.data_dir)
-                self.last_error = None
-            except Exception as exc:
-                log.exception("applying routing outcomes failed")
-                self.last_error = f"{type(exc).__name__}: {exc}"
-            with self._lock:
-                if not self._again:
-                    self._running = False
-                    return
-                self._again = False
-
-    def wait(self, timeout: float = 60.0) -> bool:
-        """Until no refit is running or due (tests); True when idle."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._running:
-                    return True
-            time.sleep(0.02)
-        return False
+    def _apply_pending(self) -> None:
+        self.applied += apply_outcomes(self.store, self.data_dir)
 
 
 def _ts(value: datetime) -> float:
