@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from whoknows.expertise.evidence import ANSWER, COMMENT, MESSAGE, QUESTION, ROLES
 from whoknows.expertise.graph import pagerank
+from whoknows.expertise.profile_postings import ProfilePostings
 from whoknows.expertise.recency import DAY
 from whoknows.expertise.table import F64, EvidenceTable
 from whoknows.index import Filters, SearchIndex
@@ -98,6 +99,7 @@ class FeatureExtractor:
         self.source_kinds = source_kinds
         self.names = BASE_FEATURES + tuple(f"vote_src_{k}" for k in source_kinds)
         self._seg_authors: dict[str, npt.NDArray[np.int64]] = {}
+        self._profile_postings: dict[str, ProfilePostings] = {}
         self._pagerank: dict[float | None, F64] = {}
         if table.doc_len is None:  # before any aggregate is cached
             lengths = np.zeros(len(table))
@@ -158,17 +160,18 @@ class FeatureExtractor:
         if not n_docs:
             return out
         norm = K1 * ((1 - B) + B * lengths / lengths[have].mean())
+        live = fl.since is None and fl.until is None
         for term, qtf in terms.items():
-            ptf = np.zeros(p)
-            for seg in self.index.segments:
+            ptf = self._profile_tf(term, fl.spaces) if live else np.zeros(p)
+            for seg in () if live else self.index.segments:
                 tid = seg.term_index.get(term)
                 if tid is None:
                     continue
                 lo, hi = int(seg.indptr[tid]), int(seg.indptr[tid + 1])
-                rows = np.asarray(seg.postings[lo:hi], dtype=np.intp)
+                rows = seg.postings[lo:hi]
                 authors = self._authors(seg)[rows]
-                mask = seg.allowed(fl, rows)
-                ok = authors >= 0 if mask is None else mask & (authors >= 0)
+                mask = seg.mask(fl)
+                ok = authors >= 0 if mask is None else mask[rows] & (authors >= 0)
                 ptf += np.bincount(authors[ok], weights=np.asarray(seg.tfs[lo:hi], dtype=np.float64)[ok], minlength=p)
             df = int((ptf > 0).sum())
             if not df:
@@ -177,26 +180,65 @@ class FeatureExtractor:
             out += qtf * idf * ptf * (K1 + 1) / (ptf + norm)
         return out
 
-    def best_messages(self, query: str, filters: Filters, person: int, n: int) -> list[tuple[int, float]]:
-        """(table row, score) of ``person``'s answers that match ``query`` best (evidence for a profile match)."""
+    def _profile_tf(self, term: str, spaces: frozenset[int] | None) -> F64:
+        """Every person's term frequency of ``term`` over their answers in ``spaces``, from the pre-aggregated
+        profile postings (:mod:`whoknows.expertise.profile_postings`)."""
+        p = self.table.n_people
+        ptf = np.zeros(p)
+        for seg in self.index.segments:
+            tid = seg.term_index.get(term)
+            if tid is None:
+                continue
+            pp = self._profile_postings.get(seg.name)
+            if pp is None:
+                pp = ProfilePostings.build(seg, self._authors(seg), ROLES[ANSWER])
+                self._profile_postings[seg.name] = pp
+            lo, hi = int(pp.indptr[tid]), int(pp.indptr[tid + 1])
+            authors, tf = pp.author[lo:hi], pp.tf[lo:hi]
+            if spaces is not None:
+                ok = seg.space_lut(spaces)[pp.space_code[lo:hi]]
+                authors, tf = authors[ok], tf[ok]
+            ptf += np.bincount(authors, weights=tf, minlength=p)
+        return ptf
+
+    def best_messages(
+        self, query: str, filters: Filters, people: list[int], n: int
+    ) -> dict[int, list[tuple[int, float]]]:
+        """Per person of ``people``: (table row, score) of their answers that match ``query`` best (evidence for a
+        profile match), in one pass over the query terms' postings."""
         fl = Filters(spaces=filters.spaces, kinds=frozenset({ROLES[ANSWER]}), since=filters.since, until=filters.until)
-        scores: dict[int, float] = {}
-        for term in self.query_terms(query):
+        wanted = np.asarray(sorted(set(people)), dtype=np.int64)
+        found_rows: list[npt.NDArray[np.int64]] = []
+        found_scores: list[F64] = []
+        for term in self.query_terms(query) if len(wanted) else ():
             for seg in self.index.segments:
                 tid = seg.term_index.get(term)
                 if tid is None:
                     continue
                 lo, hi = int(seg.indptr[tid]), int(seg.indptr[tid + 1])
-                rows = np.asarray(seg.postings[lo:hi], dtype=np.intp)
-                mine = self._authors(seg)[rows] == person
-                mask = seg.allowed(fl, rows)
+                rows = seg.postings[lo:hi]
+                mine = np.isin(self._authors(seg)[rows], wanted)
+                mask = seg.mask(fl)
                 if mask is not None:
-                    mine &= mask
-                idf = math.log(1 + len(self.table) / (hi - lo))
-                table_rows = self.table.rows_of(np.asarray(seg.doc_ids)[rows[mine]])
-                for r, tf in zip(table_rows.tolist(), np.asarray(seg.tfs[lo:hi])[mine].tolist(), strict=True):
-                    scores[r] = scores.get(r, 0.0) + idf * tf / (tf + K1)
-        return sorted(scores.items(), key=lambda rs: -rs[1])[:n]
+                    mine &= mask[rows]
+                if not mine.any():
+                    continue
+                tf = seg.tfs[lo:hi][mine].astype(np.float64)
+                found_rows.append(self.table.rows_of(seg.doc_ids[rows[mine]]))
+                found_scores.append(math.log(1 + len(self.table) / (hi - lo)) * tf / (tf + K1))
+        out: dict[int, list[tuple[int, float]]] = {int(a): [] for a in wanted}
+        if not found_rows:
+            return out
+        rows_all, inverse = np.unique(np.concatenate(found_rows), return_inverse=True)
+        totals = np.bincount(inverse, weights=np.concatenate(found_scores))
+        for i in np.argsort(-totals, kind="stable").tolist():
+            r = int(rows_all[i])
+            if r < 0:
+                continue
+            best = out[int(self.table.author[r])]
+            if len(best) < n:
+                best.append((r, float(totals[i])))
+        return out
 
     # -- graph ----------------------------------------------------------------------------------------------
     def pagerank(self, until: float | None) -> F64:

@@ -130,12 +130,11 @@ def _attach_evidence(
     t = model.table
     pos = {int(t.person_ids[c]): j for j, c in enumerate(qf.cand.tolist())}
     chosen: dict[int, list[int]] = {}
+    # Matched by profile only (no message among the votes): their best-matching answers, found in one pass.
+    profile_only = [int(qf.cand[pos[e.person_id]]) for e in experts if not qf.votes.get(pos[e.person_id])]
+    best = model.extractor.best_messages(question, filters, profile_only, EVIDENCE_PER_EXPERT)
     for e in experts:
-        votes = qf.votes.get(pos[e.person_id], [])
-        if not votes:  # matched by profile only: their best-matching answers
-            votes = model.extractor.best_messages(
-                question, filters, int(qf.cand[pos[e.person_id]]), EVIDENCE_PER_EXPERT
-            )
+        votes = qf.votes.get(pos[e.person_id]) or best.get(int(qf.cand[pos[e.person_id]]), [])
         ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
         chosen[e.person_id] = [r for r, _ in ranked[:EVIDENCE_PER_EXPERT]]
     texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])

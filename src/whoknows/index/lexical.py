@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from whoknows.index.analyzer import analyze_query
 from whoknows.index.contract import NO_FILTER, Filters, Scored
+from whoknows.index.lastquery import LastQuery
 from whoknows.index.segment import FloatArray, Segment
 
 MAX_QUERY_TERMS = 64
@@ -29,17 +30,43 @@ class SegmentSource(Protocol):
     def segments(self) -> Sequence[Segment]: ...
 
 
-def top_candidates(
-    seg: Segment, scores: FloatArray, rows: npt.NDArray[np.intp], k: int, filters: Filters
-) -> list[Scored]:
-    """The ``k`` best of ``rows`` (with their ``scores``) that the filters allow, as (doc id, score)."""
-    mask = seg.allowed(filters, rows)
-    if mask is not None:
-        rows, scores = rows[mask], scores[mask]
+#: ``top_rows`` estimates its threshold from every ``SAMPLE_STEP``-th value.
+SAMPLE_STEP = 16
+
+
+def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
+    """Indices of the (at most) ``k`` largest positive ``values``, exact, in no particular order.
+
+    A strided sample gives a threshold that about ``2k`` values pass, so only those are compared and
+    partitioned (a full partition of 250,000 scores costs ~20 times more); when fewer than ``k`` pass, all
+    positive values are used."""
+    n = len(values)
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=np.intp)
+    if n >= 64 * k:
+        sample = values[::SAMPLE_STEP]
+        sample = sample[sample > 0]  # (partitioning many equal zeros is ~10 times slower)
+        m = 2 * (k // SAMPLE_STEP) + 8
+        if len(sample) > m:
+            threshold = np.partition(sample, len(sample) - m)[len(sample) - m]
+            rows = np.flatnonzero(values >= threshold)
+            if len(rows) >= k:
+                return rows if len(rows) == k else rows[np.argpartition(-values[rows], k - 1)[:k]]
+    rows = np.flatnonzero(values > 0)
     if len(rows) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        rows, scores = rows[part], scores[part]
-    return [Scored(int(seg.doc_ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)]
+        rows = rows[np.argpartition(-values[rows], k - 1)[:k]]
+    return rows
+
+
+def top_candidates(seg: Segment, scores: FloatArray, k: int, filters: Filters, shift: float = 0.0) -> list[Scored]:
+    """The ``k`` best documents of ``seg`` that the filters allow, from dense per-row ``scores`` in which only
+    positive values count (a ranker whose scores can be negative passes them raised by ``shift`` and gets them
+    back lowered by it)."""
+    mask = seg.mask(filters)
+    if mask is not None:
+        scores = scores * mask
+    rows = top_rows(scores, k)
+    return [Scored(int(seg.doc_ids[r]), float(scores[r]) - shift) for r in rows.tolist()]
 
 
 class BM25Retriever:
@@ -49,6 +76,7 @@ class BM25Retriever:
         self.source = source
         self.k1, self.b = k1, b
         self._impacts: dict[tuple[str, float], FloatArray] = {}
+        self._last = LastQuery()
 
     def _avgdl(self, segments: Sequence[Segment]) -> tuple[int, float]:
         n = sum(len(s) for s in segments)
@@ -85,17 +113,27 @@ class BM25Retriever:
         # Keep the rarest terms of very long queries: they carry the meaning and bound the cost.
         chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
         idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
+        weights = tuple(sorted(idf.items()))
         hits: list[Scored] = []
         for seg in segments:
-            ids = [(seg.term_index[t], idf[t]) for t in chosen if t in seg.term_index]
-            if not ids:
-                continue
+            scores = self._scores(seg, weights, avgdl)
+            if scores is not None:
+                hits.extend(top_candidates(seg, scores, k, filters))
+        hits.sort(key=lambda h: (-h.score, h.doc_id))
+        return hits[:k]
+
+    def _scores(self, seg: Segment, weights: tuple[tuple[str, float], ...], avgdl: float) -> FloatArray | None:
+        """Dense BM25 scores of every row of ``seg`` (``None``: no query term in it), once per question (see
+        :mod:`whoknows.index.lastquery`)."""
+        found, scores = self._last.get(seg, "bm25", (weights, avgdl))
+        if found:
+            return cast(FloatArray | None, scores)
+        ids = [(seg.term_index[t], w) for t, w in weights if t in seg.term_index]
+        if ids:
             imp = self.impacts(seg, avgdl)
             scores = np.zeros(len(seg), dtype=np.float32)
             for tid, w in ids:
                 lo, hi = seg.indptr[tid], seg.indptr[tid + 1]
                 scores[seg.postings[lo:hi]] += w * imp[lo:hi]
-            rows = np.flatnonzero(scores)
-            hits.extend(top_candidates(seg, scores[rows], rows, k, filters))
-        hits.sort(key=lambda h: (-h.score, h.doc_id))
-        return hits[:k]
+        self._last.put(seg, "bm25", (weights, avgdl), scores)
+        return cast(FloatArray | None, scores)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from whoknows.index import ivf as ivf_files
 from whoknows.index.contract import Filters
 from whoknows.index.doc import Doc
 from whoknows.index.errors import IndexCorruptError
@@ -26,6 +27,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float32]
 
+#: Dense filter masks kept per segment (a quarter of a megabyte each at 250,000 documents).
+MASK_CACHE = 32
 _ARRAYS = ("doc_ids", "spaces", "kinds", "times", "lengths", "indptr", "postings", "tfs")
 
 
@@ -50,6 +53,9 @@ class Segment:
     sorted_by_space: bool = False
     _vectors32: FloatArray | None = None
     _luts: dict[frozenset[int], BoolArray] = field(default_factory=dict, repr=False)
+    _masks: dict[Filters, BoolArray | None] = field(default_factory=dict, repr=False)
+    ivf: ivf_files.IVF | None = None
+    _ivf_vectors32: FloatArray | None = None
 
     @property
     def name(self) -> str:
@@ -69,17 +75,42 @@ class Segment:
             self._vectors32 = np.asarray(self.vectors, dtype=np.float32)
         return self._vectors32
 
+    def ivf_vectors32(self) -> FloatArray | None:
+        """The vectors in IVF list order (``ivf.order``) as float32, so that a probed list is one contiguous
+        block; loaded once."""
+        if self.ivf is None or self.vectors is None:
+            return None
+        if self._ivf_vectors32 is None:
+            self._ivf_vectors32 = np.asarray(self.vectors, dtype=np.float32)[np.asarray(self.ivf.order)]
+        return self._ivf_vectors32
+
     def space_ranges(self, spaces: frozenset[int]) -> list[tuple[int, int]]:
-        """Row ranges ``[start, end)`` of the allowed spaces (rows are sorted by space)."""
+        """Row ranges ``[start, end)`` of the allowed spaces (rows are sorted by space); neighbouring allowed
+        spaces make one range."""
         if self._space_codes is None:
             self._index_spaces()
-        assert self._space_values is not None and self._space_starts is not None
-        out = []
-        for sp in sorted(spaces):
-            i = int(np.searchsorted(self._space_values, sp))
-            if i < len(self._space_values) and self._space_values[i] == sp:
-                out.append((int(self._space_starts[i]), int(self._space_starts[i + 1])))
-        return out
+        assert self._space_starts is not None
+        idx = np.flatnonzero(self._space_lut(spaces))
+        if not len(idx):
+            return []
+        breaks = np.flatnonzero(np.diff(idx) > 1)
+        firsts = np.concatenate(([idx[0]], idx[breaks + 1]))
+        lasts = np.concatenate((idx[breaks], [idx[-1]]))
+        starts, ends = self._space_starts[firsts], self._space_starts[lasts + 1]
+        return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+    def space_codes(self) -> npt.NDArray[np.intp]:
+        """Per row, the code of its space among the segment's distinct spaces (the order of :meth:`space_lut`)."""
+        if self._space_codes is None:
+            self._index_spaces()
+        assert self._space_codes is not None
+        return self._space_codes
+
+    def space_lut(self, spaces: frozenset[int]) -> BoolArray:
+        """Per distinct space of the segment (by code): is it one of ``spaces``?"""
+        if self._space_codes is None:
+            self._index_spaces()
+        return self._space_lut(spaces)
 
     def _index_spaces(self) -> None:
         values, starts, codes = np.unique(self.spaces, return_index=True, return_inverse=True)
@@ -100,6 +131,34 @@ class Segment:
                     cache.pop(next(iter(cache)), None)
             cache[spaces] = lut
         return lut
+
+    def mask(self, filters: Filters) -> BoolArray | None:
+        """Dense mask of the documents ``filters`` allow (``None``: all), kept for the last few filters: one
+        question filters with the same readable spaces many times (every ranker, solved and open questions), and
+        the same people ask again. Read-only: callers combine it, never write into it."""
+        cache = self._masks
+        if filters in cache:
+            return cache[filters]
+        if filters.since is not None or filters.until is not None:  # training: one time cut per past question
+            return self.allowed(filters)
+        # The same spaces come with several kinds (solved and open questions, answers for profiles): the
+        # spaces' mask is kept on its own and combined.
+        only_spaces = Filters(spaces=filters.spaces)
+        mask = cache[only_spaces] if only_spaces in cache else self._remember(only_spaces, self.allowed(only_spaces))
+        if filters.kinds is not None:
+            kinds = self.allowed(Filters(kinds=filters.kinds))
+            mask = kinds if mask is None else mask & kinds if kinds is not None else mask
+        return self._remember(filters, mask)
+
+    def _remember(self, filters: Filters, mask: BoolArray | None) -> BoolArray | None:
+        cache = self._masks
+        if mask is not None:
+            mask.flags.writeable = False
+        if len(cache) >= MASK_CACHE:
+            with contextlib.suppress(StopIteration, RuntimeError, KeyError):  # another thread may be trimming too
+                cache.pop(next(iter(cache)))
+        cache[filters] = mask
+        return mask
 
     def allowed(self, filters: Filters, rows: npt.NDArray[np.intp] | None = None) -> BoolArray | None:
         """Mask of documents (of ``rows`` if given) the filters allow; ``None`` means all are allowed."""
@@ -178,6 +237,7 @@ def _save(
     postings: IntArray,
     tfs: IntArray,
     vectors: npt.NDArray[np.floating] | None,
+    centroids: FloatArray | None = None,
 ) -> Segment:
     path.mkdir(parents=True)
     cols = dict(cols)
@@ -188,6 +248,9 @@ def _save(
         np.save(path / f"{name}.npy", cols[name])
     if vectors is not None:
         np.save(path / "vectors.npy", vectors.astype(np.float16))
+        if len(vectors) >= ivf_files.IVF_MIN_ROWS:
+            layout = ivf_files.train(np.asarray(vectors, dtype=np.float32), centroids=centroids)
+            ivf_files.save(path, layout)
     (path / "terms.txt").write_text("\n".join(terms), encoding="utf-8")
     meta = {"n_docs": len(cols["doc_ids"]), "kind_names": kind_names, "n_terms": len(terms)}
     (path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -206,6 +269,9 @@ def load_segment(path: Path) -> Segment:
     terms = text.split("\n") if text else []
     if len(terms) != meta["n_terms"] or len(arrays["doc_ids"]) != meta["n_docs"]:
         raise IndexCorruptError(f"index segment {path} is inconsistent; rebuild the index")
+    # Plain ndarray views of the memory maps: slicing a np.memmap costs ~1.5 us of Python per slice, and a
+    # query slices postings thousands of times.
+    arrays = {n: np.asarray(a) for n, a in arrays.items()}
     seg = Segment(
         path,
         arrays["doc_ids"],
@@ -221,6 +287,12 @@ def load_segment(path: Path) -> Segment:
         vectors,
     )
     seg.term_index = {t: i for i, t in enumerate(terms)}
+    try:
+        seg.ivf = ivf_files.load(path) if vectors is not None else None
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index segment {path} has unreadable IVF lists ({exc}); rebuild the index") from exc
+    if seg.ivf is not None and (len(seg.ivf.order) != len(seg) or seg.ivf.indptr[-1] != len(seg)):
+        raise IndexCorruptError(f"index segment {path} has inconsistent IVF lists; rebuild the index")
     return seg
 
 
@@ -264,7 +336,20 @@ def merge_segments(path: Path, parts: Sequence[tuple[Segment, BoolArray]]) -> Se
     np.cumsum(np.bincount(new_term, minlength=len(used)), out=indptr[1:])
     has_vectors = all(seg.vectors is not None for seg, _ in parts) and parts
     vectors = np.concatenate(vec_chunks)[perm] if has_vectors else None
-    return _save(path, out_cols, kind_names, [names[i] for i in used], indptr, docs_all[order], tfs_all[order], vectors)
+    # Re-assign to the largest part's lists rather than cluster again: erasing a few documents stays cheap.
+    trained = [seg.ivf for seg, _ in sorted(parts, key=lambda p: -len(p[0])) if seg.ivf is not None]
+    centroids = np.asarray(trained[0].centroids) if trained else None
+    return _save(
+        path,
+        out_cols,
+        kind_names,
+        [names[i] for i in used],
+        indptr,
+        docs_all[order],
+        tfs_all[order],
+        vectors,
+        centroids,
+    )
 
 
 def remove_segment(seg: Segment) -> None:

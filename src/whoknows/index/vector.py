@@ -1,50 +1,65 @@
-"""Exact vector search: cosine similarity by brute force over each segment's vectors, permission filter as a
-mask.
+"""Vector search: cosine similarity over each segment's vectors, permission filter as a mask.
 
-Segment rows are sorted by space, so a permission filter scores contiguous row ranges (no copy).
-Vectors are stored as float16 ``.npy`` files (memory-mapped) and held as float32 in memory for BLAS once a
-segment is first searched. When the filter keeps a small share of a segment, only the allowed rows are scored.
+Segment rows are sorted by space, so when the filter keeps a small share of a segment only its allowed
+spaces' contiguous row ranges are scored (exactly, no copy). Otherwise a large segment with IVF lists
+(:mod:`whoknows.index.ivf`) is searched approximately: only the lists nearest to the query are scored; a small
+segment (or ``exact=True``) is scored by brute force. Vectors are stored as float16 ``.npy`` files
+(memory-mapped) and held as float32 in memory for BLAS once a segment is first searched.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 
 from whoknows.index.contract import NO_FILTER, Filters, Scored
 from whoknows.index.embedders.base import Embedder
-from whoknows.index.lexical import SegmentSource, top_candidates
-from whoknows.index.segment import FloatArray, Segment
+from whoknows.index.ivf import IVF
+from whoknows.index.lastquery import LastQuery
+from whoknows.index.lexical import SegmentSource, top_candidates, top_rows
+from whoknows.index.segment import BoolArray, FloatArray, Segment
 
-#: Below this share of allowed rows, gather them and score only those.
+#: Below this share of allowed rows, score only those (exactly).
 GATHER_BELOW = 0.2
+#: Cosine similarities are raised by this before the top-k cut (which keeps positive values only).
+SHIFT = 2.0
 
 
 class VectorRetriever:
     """Semantic ranker conforming to :class:`whoknows.index.contract.Ranker`."""
 
-    def __init__(self, source: SegmentSource, embedder: Embedder) -> None:
+    def __init__(self, source: SegmentSource, embedder: Embedder, *, exact: bool = False) -> None:
         self.source = source
         self.embedder = embedder
-        self._last = threading.local()
+        #: Score every vector even where a segment has IVF lists (benchmarks compare the two).
+        self.exact = exact
+        self._last = LastQuery()
 
     def _all_scores(self, seg: Segment, vecs: FloatArray, query: str, q: FloatArray) -> FloatArray:
-        """``vecs @ q`` over the whole segment. The product of the calling thread's last query is kept per
-        segment, so several searches for one question with different filters (``ask`` looks for solved and
-        open questions apart) pay for the product once. Keyed by the segment object: a rewritten segment is a
-        new object, so a stale product is never reused."""
-        cache: dict[int, tuple[weakref.ref[Segment], str, FloatArray]] = getattr(self._last, "scores", None) or {}
-        hit = cache.get(id(seg))
-        if hit is not None and hit[0]() is seg and hit[1] == query:
-            return hit[2]
-        scores = vecs @ q
-        for key in [k for k, v in cache.items() if v[0]() is None]:  # segments replaced since: let them go
-            del cache[key]
-        cache[id(seg)] = (weakref.ref(seg), query, scores)  # a weak reference: never keeps a dropped segment alive
-        self._last.scores = cache
-        return scores
+        """``vecs @ q`` over the whole segment, once per question (see :mod:`whoknows.index.lastquery`)."""
+        found, scores = self._last.get(seg, "product", query)
+        if not found:
+            scores = vecs @ q
+            self._last.put(seg, "product", query, scores)
+        return cast(FloatArray, scores)
+
+    def _probe(
+        self, seg: Segment, ivf: IVF, query: str, q: FloatArray, n_probe: int
+    ) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """Rows of the ``n_probe`` lists nearest to ``q`` and their similarities, once per question."""
+        found, got = self._last.get(seg, "ivf", (query, n_probe))
+        if found:
+            return cast(tuple[npt.NDArray[np.intp], FloatArray], got)
+        vecs = seg.ivf_vectors32()
+        assert vecs is not None
+        lists = np.sort(ivf.probes(q, n_probe))
+        bounds = list(zip(ivf.indptr[lists].tolist(), ivf.indptr[lists + 1].tolist(), strict=True))
+        rows = np.asarray(ivf.order[np.concatenate([np.arange(a, b, dtype=np.intp) for a, b in bounds])], np.intp)
+        scores = np.concatenate([vecs[a:b] @ q for a, b in bounds])
+        self._last.put(seg, "ivf", (query, n_probe), (rows, scores))
+        return rows, scores
 
     def rank(self, query: str, k: int, filters: Filters = NO_FILTER) -> list[Scored]:
         if k <= 0 or filters.allows_nothing() or not query.strip():
@@ -57,32 +72,44 @@ class VectorRetriever:
             vecs = seg.vectors32()
             if vecs is None or len(seg) == 0:
                 continue
-            if filters.spaces is not None:
-                seg.space_ranges(filters.spaces)  # indexes the space column once
-            if filters.spaces is not None and seg.sorted_by_space:
-                ranges = seg.space_ranges(filters.spaces)
-                if not ranges:
-                    continue
-                rows = np.concatenate([np.arange(a, b, dtype=np.intp) for a, b in ranges])
-                if len(rows) >= GATHER_BELOW * len(seg):  # most rows: one product over the segment, reusable
-                    scores = self._all_scores(seg, vecs, query, q)[rows]
-                else:
-                    scores = np.concatenate([vecs[a:b] @ q for a, b in ranges])
-                rest = Filters(kinds=filters.kinds, since=filters.since, until=filters.until)
-                hits.extend(top_candidates(seg, scores, rows, k, rest))
-                continue
-            mask = seg.allowed(filters)
-            if mask is None:
-                rows = np.arange(len(seg), dtype=np.intp)
-                scores = self._all_scores(seg, vecs, query, q)
-            else:
-                rows = np.flatnonzero(mask)
-                if len(rows) == 0:
-                    continue
-                if len(rows) < GATHER_BELOW * len(seg):
-                    scores = vecs[rows] @ q
-                else:
-                    scores = self._all_scores(seg, vecs, query, q)[rows]
-            hits.extend(top_candidates(seg, scores, rows, k, NO_FILTER))
+            hits.extend(self._rank_segment(seg, vecs, query, q, k, filters))
         hits.sort(key=lambda h: (-h.score, h.doc_id))
         return hits[:k]
+
+    def _rank_segment(
+        self, seg: Segment, vecs: FloatArray, query: str, q: FloatArray, k: int, filters: Filters
+    ) -> list[Scored]:
+        mask = seg.mask(filters)
+        if mask is not None and filters.spaces is not None:
+            ranges = seg.space_ranges(filters.spaces)
+            if seg.sorted_by_space and sum(b - a for a, b in ranges) < GATHER_BELOW * len(seg):
+                # A small share of the segment: score only its allowed spaces' contiguous rows, exactly.
+                if not ranges:
+                    return []
+                rows = np.concatenate([np.arange(a, b, dtype=np.intp) for a, b in ranges])
+                scores = np.concatenate([vecs[a:b] @ q for a, b in ranges]) + SHIFT
+                return self._best(seg, rows, scores * mask[rows], k)
+        if self.exact or seg.ivf is None:
+            return top_candidates(seg, self._all_scores(seg, vecs, query, q) + SHIFT, k, filters, shift=SHIFT)
+        return self._rank_ivf(seg, seg.ivf, query, q, k, mask)
+
+    def _rank_ivf(
+        self, seg: Segment, ivf: IVF, query: str, q: FloatArray, k: int, mask: BoolArray | None
+    ) -> list[Scored]:
+        """Approximate: score the vectors of the lists nearest to ``q``; probe more lists while the permission
+        filter leaves fewer than ``k`` documents among them."""
+        n_probe = ivf.first_probes()
+        while True:
+            rows, scores = self._probe(seg, ivf, query, q, n_probe)
+            allowed = None if mask is None else mask[rows]
+            enough = len(rows) if allowed is None else int(np.count_nonzero(allowed))
+            if enough >= k or n_probe >= ivf.n_lists:
+                break
+            n_probe = min(ivf.n_lists, n_probe * 4)
+        scores = scores + SHIFT
+        return self._best(seg, rows, scores if allowed is None else scores * allowed, k)
+
+    @staticmethod
+    def _best(seg: Segment, rows: npt.NDArray[np.intp], scores: FloatArray, k: int) -> list[Scored]:
+        top = top_rows(scores, k)
+        return [Scored(int(seg.doc_ids[rows[i]]), float(scores[i]) - SHIFT) for i in top.tolist()]
