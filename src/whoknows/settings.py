@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     api_login_max_failures: int = Field(default=5, ge=0)
     #: API server: the login throttling window in minutes.
     api_login_window_minutes: float = Field(default=15.0, gt=0.0)
+    #: API server: threads per server process that run requests (more requests wait their turn). Searches are
+    #: CPU-bound and share one interpreter lock: a few threads answer sooner than many taking turns.
+    api_threads: int = Field(default=4, ge=1, le=256)
 
     def database_url(self) -> str:
         """The database URL to use, with the default SQLite file resolved."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from whoknows import __version__
@@ -19,7 +23,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     """The API server over the database of ``settings`` (opened and migrated here unless ``store`` is given)."""
     settings = settings or Settings()
     store = store or open_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Request handlers are synchronous and run on AnyIO's worker threads (40 by default).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="whoknows",
         version=__version__,
         description="Corporate memory, expert finding and routing. Errors: "

@@ -18,7 +18,7 @@ from whoknows.index.contract import NO_FILTER, Filters, Scored
 from whoknows.index.embedders.base import Embedder
 from whoknows.index.ivf import IVF
 from whoknows.index.lastquery import LastQuery
-from whoknows.index.lexical import SegmentSource, top_candidates, top_rows
+from whoknows.index.lexical import Ranked, SegmentSource, as_scored, merge_ranked, top_candidates, top_rows
 from whoknows.index.segment import BoolArray, FloatArray, Segment
 
 #: Below this share of allowed rows, score only those (exactly).
@@ -67,25 +67,24 @@ class VectorRetriever:
         q = self.embedder.embed([query])[0].astype(np.float32)
         if not np.any(q):
             return []
-        hits: list[Scored] = []
+        parts = []
         for seg in self.source.segments:
             vecs = seg.vectors32()
             if vecs is None or len(seg) == 0:
                 continue
-            hits.extend(self._rank_segment(seg, vecs, query, q, k, filters))
-        hits.sort(key=lambda h: (-h.score, h.doc_id))
-        return hits[:k]
+            parts.append(self._rank_segment(seg, vecs, query, q, k, filters))
+        return as_scored(merge_ranked(parts, k))
 
     def _rank_segment(
         self, seg: Segment, vecs: FloatArray, query: str, q: FloatArray, k: int, filters: Filters
-    ) -> list[Scored]:
+    ) -> Ranked:
         mask = seg.mask(filters)
         if mask is not None and filters.spaces is not None:
             ranges = seg.space_ranges(filters.spaces)
             if seg.sorted_by_space and sum(b - a for a, b in ranges) < GATHER_BELOW * len(seg):
                 # A small share of the segment: score only its allowed spaces' contiguous rows, exactly.
                 if not ranges:
-                    return []
+                    return merge_ranked([], k)
                 rows = np.concatenate([np.arange(a, b, dtype=np.intp) for a, b in ranges])
                 scores = np.concatenate([vecs[a:b] @ q for a, b in ranges]) + SHIFT
                 return self._best(seg, rows, scores * mask[rows], k)
@@ -93,9 +92,7 @@ class VectorRetriever:
             return top_candidates(seg, self._all_scores(seg, vecs, query, q) + SHIFT, k, filters, shift=SHIFT)
         return self._rank_ivf(seg, seg.ivf, query, q, k, mask)
 
-    def _rank_ivf(
-        self, seg: Segment, ivf: IVF, query: str, q: FloatArray, k: int, mask: BoolArray | None
-    ) -> list[Scored]:
+    def _rank_ivf(self, seg: Segment, ivf: IVF, query: str, q: FloatArray, k: int, mask: BoolArray | None) -> Ranked:
         """Approximate: score the vectors of the lists nearest to ``q``; probe more lists while the permission
         filter leaves fewer than ``k`` documents among them."""
         n_probe = ivf.first_probes()
@@ -110,6 +107,6 @@ class VectorRetriever:
         return self._best(seg, rows, scores if allowed is None else scores * allowed, k)
 
     @staticmethod
-    def _best(seg: Segment, rows: npt.NDArray[np.intp], scores: FloatArray, k: int) -> list[Scored]:
+    def _best(seg: Segment, rows: npt.NDArray[np.intp], scores: FloatArray, k: int) -> Ranked:
         top = top_rows(scores, k)
-        return [Scored(int(seg.doc_ids[rows[i]]), float(scores[i]) - SHIFT) for i in top.tolist()]
+        return np.asarray(seg.doc_ids[rows[top]], dtype=np.int64), scores[top].astype(np.float64) - SHIFT

@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -116,14 +117,14 @@ class MemorySearch:
         open_ = self.index.search(question, k=max(10, k * 2), filters=Filters.of(spaces=readable, kinds={"open"}))
         ranked = solved.hits + open_.hits
         hits = self._load([h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, readable)
-        terms = set(analyze_query(question))
-        for hit in hits:
-            hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
         # Among solutions, prefer the ones the extractor is sure of: retrieval score x (0.5 + 0.5 confidence).
         hits.sort(key=lambda h: -h.score * (0.5 + 0.5 * (h.solution_confidence or 0.0)) if h.solution else 0.0)
         hits = _fold_duplicates(hits)
         solutions = [h for h in hits if h.solution is not None][:k]
         similar = [h for h in hits if h.solution is None][:k]
+        terms = set(analyze_query(question))
+        for hit in solutions + similar:
+            hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
         best = max((h.confidence for h in solutions), default=0.0)
         return AskResult(
             question,
@@ -248,16 +249,23 @@ def _person(people: dict[int, Any], pid: int | None) -> PersonRef | None:
 def _coverage(terms: set[str], hit: MemoryHit) -> float:
     if not terms:
         return 0.0
-    found = set(analyze(hit.question)) | set(analyze(hit.solution or ""))
+    found = _terms(hit.question) | _terms(hit.solution or "")
     return len(terms & found) / len(terms)
+
+
+@lru_cache(maxsize=4096)
+def _terms(snippet: str) -> frozenset[str]:
+    """The analysed terms of a result snippet (at most :data:`SNIPPET_CHARS`): popular results recur across
+    questions, and analysing them again was a tenth of a question's time."""
+    return frozenset(analyze(snippet))
 
 
 def _fold_duplicates(hits: list[MemoryHit]) -> list[MemoryHit]:
     """Fold near-duplicates into the first, better-ranked hit: the same solution message, a solution saying
     the same thing (term Jaccard >= :data:`DUPLICATE_JACCARD`), or, for open questions, the same question."""
-    kept: list[tuple[MemoryHit, set[str]]] = []
+    kept: list[tuple[MemoryHit, frozenset[str]]] = []
     for hit in hits:
-        terms = set(analyze(hit.solution if hit.solution is not None else hit.question))
+        terms = _terms(hit.solution if hit.solution is not None else hit.question)
         for first, first_terms in kept:
             if (hit.solution is None) != (first.solution is None):
                 continue
