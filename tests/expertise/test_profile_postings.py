@@ -88,6 +88,23 @@ def test_best_messages_for_several_people_at_once(demo: tuple[Store, ExpertiseMo
     people = np.flatnonzero(ex.profile_scores(q, filters) > 0)[:5].tolist()
     assert people
     together = ex.best_messages(q, filters, people, 3)
+    # Reference: every posting of every query term, message by message.
+    t = model.table
+    want: dict[int, dict[int, float]] = {p: {} for p in people}
+    for term in ex.query_terms(q):
+        for s in model.index.segments:
+            tid = s.term_index.get(term)
+            if tid is None:
+                continue
+            lo, hi = int(s.indptr[tid]), int(s.indptr[tid + 1])
+            for row, tf in zip(s.postings[lo:hi].tolist(), s.tfs[lo:hi].tolist(), strict=True):
+                r = int(t.rows_of([int(s.doc_ids[row])])[0])
+                a = int(t.author[r]) if r >= 0 else -1
+                if a in want and int(t.role[r]) == ANSWER and int(s.spaces[row]) in filters.spaces:
+                    want[a][r] = want[a].get(r, 0.0) + math.log(1 + len(t) / (hi - lo)) * tf / (tf + 1.2)
+    for person in people:
+        best = sorted(want[person].values(), reverse=True)[:3]
+        assert np.allclose([score for _, score in together[person]], best)
     for person in people:
         alone = ex.best_messages(q, filters, [person], 3)[person]
         assert together[person] == alone

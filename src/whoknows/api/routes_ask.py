@@ -37,10 +37,16 @@ def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
     from whoknows.expertise import ExpertiseError, ExpertResult, find_experts
     from whoknows.routing.availability import availability
 
-    memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k)
+    readable = state.store.readable_space_ids(me.person_id)  # once for both
+    memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k, readable=readable)
     try:
         experts = find_experts(
-            state.store, body.question, asker_id=me.person_id, k=body.k, path=expertise_path(state.data_dir)
+            state.store,
+            body.question,
+            asker_id=me.person_id,
+            k=body.k,
+            path=expertise_path(state.data_dir),
+            readable=readable,
         )
     except ExpertiseError as exc:  # memory's answer is still worth giving; say why there are no experts
         reason = f"{exc.message} ({exc.code})"

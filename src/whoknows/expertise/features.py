@@ -100,6 +100,7 @@ class FeatureExtractor:
         self.names = BASE_FEATURES + tuple(f"vote_src_{k}" for k in source_kinds)
         self._seg_authors: dict[str, npt.NDArray[np.int64]] = {}
         self._profile_postings: dict[str, ProfilePostings] = {}
+        self._seg_rows_by_author: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
         self._pagerank: dict[float | None, F64] = {}
         if table.doc_len is None:  # before any aggregate is cached
             lengths = np.zeros(len(table))
@@ -121,6 +122,19 @@ class FeatureExtractor:
             got = np.where(rows >= 0, self.table.author[np.maximum(rows, 0)], -1).astype(np.int64)
             self._seg_authors[seg.name] = got
         return got
+
+    def _rows_by(self, seg: Segment, people: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The segment rows ``people`` wrote, sorted (from a per-segment index of rows by author)."""
+        got = self._seg_rows_by_author.get(seg.name)
+        if got is None:
+            authors = self._authors(seg)
+            order = np.argsort(authors, kind="stable")
+            indptr = np.zeros(self.table.n_people + 2, dtype=np.int64)  # slot 0: rows without an author (-1)
+            np.cumsum(np.bincount(authors + 1, minlength=self.table.n_people + 1), out=indptr[1:])
+            got = self._seg_rows_by_author[seg.name] = (order.astype(np.int64), indptr)
+        order, indptr = got
+        parts = [order[indptr[a + 1] : indptr[a + 2]] for a in people.tolist() if 0 <= a < self.table.n_people]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     def _profile_lengths(self, filters: Filters) -> F64:
         """Length (indexed terms) of every person's answer profile under ``filters``."""
@@ -210,21 +224,27 @@ class FeatureExtractor:
         wanted = np.asarray(sorted(set(people)), dtype=np.int64)
         found_rows: list[npt.NDArray[np.int64]] = []
         found_scores: list[F64] = []
-        for term in self.query_terms(query) if len(wanted) else ():
-            for seg in self.index.segments:
+        terms = list(self.query_terms(query)) if len(wanted) else []
+        for seg in self.index.segments if terms else ():
+            # Their own allowed messages in this segment, looked up in each term's postings (sorted by row): a
+            # few hundred binary searches instead of a pass over every posting of a common term.
+            mine = self._rows_by(seg, wanted)
+            mask = seg.mask(fl)
+            if mask is not None:
+                mine = mine[mask[mine]]
+            if not len(mine):
+                continue
+            for term in terms:
                 tid = seg.term_index.get(term)
                 if tid is None:
                     continue
                 lo, hi = int(seg.indptr[tid]), int(seg.indptr[tid + 1])
-                rows = seg.postings[lo:hi]
-                mine = np.isin(self._authors(seg)[rows], wanted)
-                mask = seg.mask(fl)
-                if mask is not None:
-                    mine &= mask[rows]
-                if not mine.any():
+                at = np.minimum(np.searchsorted(seg.postings[lo:hi], mine), hi - lo - 1)
+                has = seg.postings[lo:hi][at] == mine
+                if not has.any():
                     continue
-                tf = seg.tfs[lo:hi][mine].astype(np.float64)
-                found_rows.append(self.table.rows_of(seg.doc_ids[rows[mine]]))
+                tf = seg.tfs[lo:hi][at[has]].astype(np.float64)
+                found_rows.append(self.table.rows_of(seg.doc_ids[mine[has]]))
                 found_scores.append(math.log(1 + len(self.table) / (hi - lo)) * tf / (tf + K1))
         out: dict[int, list[tuple[int, float]]] = {int(a): [] for a in wanted}
         if not found_rows:
@@ -273,9 +293,8 @@ class FeatureExtractor:
         self, query: str, filters: Filters, *, asker: int = -1, depth: int = VOTE_DEPTH, extra: list[int] | None = None
     ) -> QueryFeatures:
         t = self.table
-        hits = self.index.lexical.rank(query, depth, filters)
-        rows = t.rows_of([h.doc_id for h in hits]) if hits else np.zeros(0, dtype=np.int64)
-        scores = np.array([h.score for h in hits], dtype=np.float64)
+        hit_ids, scores = self.index.lexical.rank_arrays(query, depth, filters)
+        rows = t.rows_of(hit_ids)
         keep = rows >= 0
         rows, scores = rows[keep], scores[keep]
         if len(scores):

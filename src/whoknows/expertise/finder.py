@@ -70,8 +70,10 @@ def find_experts(
     path: str | Path | None = None,
     model: ExpertiseModel | None = None,
     on_stale: OnStale = "use",
+    readable: set[int] | None = None,
 ) -> ExpertResult:
     """Rank the people most likely to answer ``question`` well, as ``asker_id`` (``None``: public spaces only).
+    ``readable``: the asker's readable spaces when the caller already looked them up.
 
     Evidence comes only from spaces the asker may read. With no evidence the result is empty and ``reason``
     says why; it never falls back to people unrelated to the question.
@@ -86,7 +88,7 @@ def find_experts(
     if not analyze_query(question):
         result.reason = "the question has no searchable words"
         return result
-    filters = Filters.of(spaces=store.readable_space_ids(asker_id))
+    filters = Filters.of(spaces=store.readable_space_ids(asker_id) if readable is None else readable)
     table = model.table
     qf = model.extractor.extract(question, filters, asker=table.person_index(asker_id))
     if not len(qf.cand):

@@ -91,7 +91,11 @@ class MemorySearch:
                 "built); results may miss recent answers: run `whoknows reindex`"
             )
 
-    def ask(self, question: str, *, asker_id: int | None = None, k: int = 5) -> AskResult:
+    def ask(
+        self, question: str, *, asker_id: int | None = None, k: int = 5, readable: set[int] | None = None
+    ) -> AskResult:
+        """``readable``: the asker's readable spaces when the caller already looked them up (one request asking
+        memory and experts); otherwise they are read from the store."""
         started = time.perf_counter()
         question = question or ""
         if len(question) > MAX_QUESTION_CHARS:
@@ -101,7 +105,8 @@ class MemorySearch:
             )
         if not question.strip():
             return AskResult(question, asker_id, [], [], 0.0, reason="empty question", warnings=list(self.warnings))
-        readable = self.store.readable_space_ids(asker_id)
+        if readable is None:
+            readable = self.store.readable_space_ids(asker_id)
         if not readable:
             return AskResult(
                 question, asker_id, [], [], 0.0, reason="you cannot read any space", warnings=list(self.warnings)
