@@ -11,6 +11,7 @@ import pytest
 from whoknows.demo import DemoConfig, load_demo
 from whoknows.expertise import ExpertiseModel, build_expertise
 from whoknows.expertise.evidence import ANSWER
+from whoknows.expertise.features import EVIDENCE_TERMS
 from whoknows.index import Filters
 from whoknows.store import Store
 
@@ -64,7 +65,7 @@ def test_profile_postings_hold_only_readable_answers(demo: tuple[Store, Expertis
     seg = model.index.segments[0]
     term = max(seg.term_index, key=lambda w: seg.df(seg.term_index[w]))
     readable = frozenset(store.readable_space_ids(None))
-    got = ex._profile_tf(term, readable)
+    got = ex._profile_tf([term], readable)[0]
     # Reference: sum the term's frequency over public answers, message by message.
     want = np.zeros(t.n_people)
     for s in model.index.segments:
@@ -91,7 +92,7 @@ def test_best_messages_for_several_people_at_once(demo: tuple[Store, ExpertiseMo
     # Reference: every posting of every query term, message by message.
     t = model.table
     want: dict[int, dict[int, float]] = {p: {} for p in people}
-    for term in ex.query_terms(q):
+    for term in ex._rarest(list(ex.query_terms(q)), EVIDENCE_TERMS):
         for s in model.index.segments:
             tid = s.term_index.get(term)
             if tid is None:

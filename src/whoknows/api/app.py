@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
@@ -17,6 +22,11 @@ from whoknows.settings import Settings
 from whoknows.store import Store, open_store
 
 PREFIX = "/api/v1"
+log = logging.getLogger("whoknows.serve")
+#: A server process that exits this soon after starting counts as failing to start; after a few in a row the
+#: supervisor gives up instead of restarting forever.
+START_GRACE_S = 15.0
+MAX_QUICK_FAILURES = 3
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -59,9 +69,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Run the server with uvicorn until interrupted. With ``workers`` > 1, that many processes share the port;
-    each builds its app from the environment, so the database and data dir are handed over as
-    ``WHOKNOWS_DB`` / ``WHOKNOWS_DATA_DIR``."""
+    """Run the server with uvicorn until interrupted.
+
+    With ``workers`` > 1, that many processes serve the port, each with its own listening socket
+    (``SO_REUSEPORT``): the kernel spreads new connections over them evenly. (With one shared socket, the
+    process that wakes first accepts a whole burst of connections, and with keep-alive clients one process ends
+    up with most of the work while the other idles.) Each process builds its app from the environment, so the
+    database and data dir are handed over as ``WHOKNOWS_DB`` / ``WHOKNOWS_DATA_DIR``; a process that dies is
+    started again; Ctrl-C or SIGTERM stops them all."""
     import os
 
     import uvicorn
@@ -71,12 +86,78 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, work
         return
     os.environ["WHOKNOWS_DB"] = settings.database_url()
     os.environ["WHOKNOWS_DATA_DIR"] = str(settings.data_dir)
-    uvicorn.run(
-        "whoknows.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=False,
+    _listen_socket(host, port).close()  # fail here, once, if the port is taken
+    _supervise(host, port, workers)
+
+
+def _listen_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_process(host: str, port: int) -> None:
+    import uvicorn
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops the processes with SIGTERM
+    config = uvicorn.Config(
+        "whoknows.api.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
     )
+    uvicorn.Server(config).run(sockets=[_listen_socket(host, port)])
+
+
+def _supervise(host: str, port: int, workers: int) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    procs: list[Any] = []
+    started: list[float] = []
+    quick_failures = 0
+
+    def start(i: int) -> None:
+        proc = ctx.Process(target=_serve_process, args=(host, port), daemon=False)
+        proc.start()
+        if i < len(procs):
+            procs[i], started[i] = proc, time.monotonic()
+        else:
+            procs.append(proc)
+            started.append(time.monotonic())
+
+    try:
+        for i in range(workers):
+            start(i)
+        while not stopping:
+            time.sleep(0.5)
+            for i, proc in enumerate(procs):
+                if proc.is_alive() or stopping:
+                    continue
+                quick_failures = quick_failures + 1 if time.monotonic() - started[i] < START_GRACE_S else 0
+                if quick_failures >= MAX_QUICK_FAILURES:
+                    raise SystemExit("the server processes keep exiting right after they start (see the log above)")
+                log.warning("server process %s exited with %s; starting another", proc.pid, proc.exitcode)
+                start(i)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -68,6 +68,8 @@ BASE_FEATURES = (
     "topic_idle",
     "asker_helped",
 )
+#: Evidence for a profile-only match is looked up with the question's rarest terms only.
+EVIDENCE_TERMS = 12
 #: The shallow cut for ``vote_top`` (answers among the best-matching messages).
 TOP_DEPTH = 10
 PAGERANK_CHECKPOINTS = 16
@@ -123,6 +125,16 @@ class FeatureExtractor:
             self._seg_authors[seg.name] = got
         return got
 
+    def _rarest(self, terms: list[str], n: int) -> list[str]:
+        """The ``n`` of ``terms`` that the fewest messages use (they carry a question's meaning)."""
+        if len(terms) <= n:
+            return terms
+
+        def df(term: str) -> int:
+            return sum(seg.df(seg.term_index[term]) for seg in self.index.segments if term in seg.term_index)
+
+        return sorted(terms, key=lambda t: (df(t), t))[:n]
+
     def _rows_by(self, seg: Segment, people: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The segment rows ``people`` wrote, sorted (from a per-segment index of rows by author)."""
         got = self._seg_rows_by_author.get(seg.name)
@@ -174,10 +186,15 @@ class FeatureExtractor:
         if not n_docs:
             return out
         norm = K1 * ((1 - B) + B * lengths / lengths[have].mean())
-        live = fl.since is None and fl.until is None
+        if fl.since is None and fl.until is None:  # a live question: the pre-aggregated postings, all terms at once
+            ptf_all = self._profile_tf(list(terms), fl.spaces)
+            df_all = (ptf_all > 0).sum(axis=1)
+            qtf_all = np.array(list(terms.values()), dtype=np.float64)
+            idf_all = qtf_all * np.log(1 + (n_docs - df_all + 0.5) / (df_all + 0.5)) * (df_all > 0)
+            return np.asarray((idf_all[:, None] * ptf_all * (K1 + 1) / (ptf_all + norm)).sum(axis=0))
         for term, qtf in terms.items():
-            ptf = self._profile_tf(term, fl.spaces) if live else np.zeros(p)
-            for seg in () if live else self.index.segments:
+            ptf = np.zeros(p)
+            for seg in self.index.segments:
                 tid = seg.term_index.get(term)
                 if tid is None:
                     continue
@@ -194,37 +211,43 @@ class FeatureExtractor:
             out += qtf * idf * ptf * (K1 + 1) / (ptf + norm)
         return out
 
-    def _profile_tf(self, term: str, spaces: frozenset[int] | None) -> F64:
-        """Every person's term frequency of ``term`` over their answers in ``spaces``, from the pre-aggregated
-        profile postings (:mod:`whoknows.expertise.profile_postings`)."""
+    def _profile_tf(self, terms: list[str], spaces: frozenset[int] | None) -> F64:
+        """Per term (rows) and person (columns): the term's frequency over the person's answers in ``spaces``, from
+        the pre-aggregated profile postings (:mod:`whoknows.expertise.profile_postings`), in one count."""
         p = self.table.n_people
-        ptf = np.zeros(p)
+        keys, weights = [], []
         for seg in self.index.segments:
-            tid = seg.term_index.get(term)
-            if tid is None:
-                continue
             pp = self._profile_postings.get(seg.name)
             if pp is None:
                 pp = ProfilePostings.build(seg, self._authors(seg), ROLES[ANSWER])
                 self._profile_postings[seg.name] = pp
-            lo, hi = int(pp.indptr[tid]), int(pp.indptr[tid + 1])
-            authors, tf = pp.author[lo:hi], pp.tf[lo:hi]
-            if spaces is not None:
-                ok = seg.space_lut(spaces)[pp.space_code[lo:hi]]
-                authors, tf = authors[ok], tf[ok]
-            ptf += np.bincount(authors, weights=tf, minlength=p)
-        return ptf
+            lut = seg.space_lut(spaces) if spaces is not None else None
+            for i, term in enumerate(terms):
+                tid = seg.term_index.get(term)
+                if tid is None:
+                    continue
+                lo, hi = int(pp.indptr[tid]), int(pp.indptr[tid + 1])
+                authors, tf = pp.author[lo:hi], pp.tf[lo:hi]
+                if lut is not None:
+                    ok = lut[pp.space_code[lo:hi]]
+                    authors, tf = authors[ok], tf[ok]
+                keys.append(authors + i * p)
+                weights.append(tf)
+        if not keys:
+            return np.zeros((len(terms), p))
+        counts = np.bincount(np.concatenate(keys), weights=np.concatenate(weights), minlength=len(terms) * p)
+        return np.asarray(counts.reshape(len(terms), p))
 
     def best_messages(
         self, query: str, filters: Filters, people: list[int], n: int
     ) -> dict[int, list[tuple[int, float]]]:
         """Per person of ``people``: (table row, score) of their answers that match ``query`` best (evidence for a
-        profile match), in one pass over the query terms' postings."""
+        profile match), in one pass over the postings of the question's :data:`EVIDENCE_TERMS` rarest terms."""
         fl = Filters(spaces=filters.spaces, kinds=frozenset({ROLES[ANSWER]}), since=filters.since, until=filters.until)
         wanted = np.asarray(sorted(set(people)), dtype=np.int64)
         found_rows: list[npt.NDArray[np.int64]] = []
         found_scores: list[F64] = []
-        terms = list(self.query_terms(query)) if len(wanted) else []
+        terms = self._rarest(list(self.query_terms(query)), EVIDENCE_TERMS) if len(wanted) else []
         for seg in self.index.segments if terms else ():
             # Their own allowed messages in this segment, looked up in each term's postings (sorted by row): a
             # few hundred binary searches instead of a pass over every posting of a common term.
@@ -251,13 +274,15 @@ class FeatureExtractor:
             return out
         rows_all, inverse = np.unique(np.concatenate(found_rows), return_inverse=True)
         totals = np.bincount(inverse, weights=np.concatenate(found_scores))
-        for i in np.argsort(-totals, kind="stable").tolist():
-            r = int(rows_all[i])
-            if r < 0:
-                continue
-            best = out[int(self.table.author[r])]
-            if len(best) < n:
-                best.append((r, float(totals[i])))
+        ok = rows_all >= 0
+        rows_all, totals = rows_all[ok], totals[ok]
+        authors = self.table.author[rows_all]
+        order = np.lexsort((rows_all, -totals, authors))  # per person, best first
+        first = np.searchsorted(authors[order], wanted)
+        last = np.searchsorted(authors[order], wanted, side="right")
+        for a, lo, hi in zip(wanted.tolist(), first.tolist(), last.tolist(), strict=True):
+            top = order[lo : min(hi, lo + n)]
+            out[a] = [(int(r), float(x)) for r, x in zip(rows_all[top], totals[top], strict=True)]
         return out
 
     # -- graph ----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ at answer time, so an erased message is never shown either.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -42,7 +43,7 @@ def open_model(
     from whoknows.expertise.build import build_expertise
 
     p = Path(path) if path is not None else default_path()
-    key = f"{store.url}|{p.resolve()}"
+    key = f"{store.url}|{_resolved(str(p))}"
     cached = _open_models.get(key)
     now = time.monotonic()
     if cached is not None and now - cached[1] < STALE_CHECK_SECONDS:
@@ -59,6 +60,12 @@ def open_model(
             model, stale = build_expertise(store, p), False
         _open_models[key] = (model, now, stale)
     return model, stale
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str) -> str:
+    """The absolute path (symlinks resolved) once per path: resolving costs file-system calls on every question."""
+    return str(Path(path).resolve())
 
 
 def find_experts(

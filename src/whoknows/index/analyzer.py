@@ -112,5 +112,12 @@ def analyze(text: str, *, stop_words: frozenset[str] = STOP_WORDS) -> list[str]:
 
 
 def analyze_query(text: str) -> list[str]:
-    """Like :func:`analyze`, after truncating very long queries."""
-    return analyze(text[:MAX_QUERY_CHARS])
+    """Like :func:`analyze`, after truncating very long queries. One question is analysed by every ranker that
+    sees it (memory's lexical and vector search, the expert finder's votes, profiles and evidence): the last few
+    are remembered."""
+    return list(_analyze_query(text[:MAX_QUERY_CHARS]))
+
+
+@lru_cache(maxsize=64)
+def _analyze_query(text: str) -> tuple[str, ...]:
+    return tuple(analyze(text))

@@ -1,9 +1,9 @@
 """Inverted-file (IVF) layout of a large segment's vectors, for approximate nearest-neighbour search.
 
-The segment's unit vectors are clustered by spherical k-means into about ``4 sqrt(n)`` lists; a query scores the
+The segment's unit vectors are clustered by spherical k-means into about ``2 sqrt(n)`` lists; a query scores the
 list centroids, then only the vectors of the best lists (1/16 of them by default, more when the permission
 filter leaves too few documents there). At 250,000 vectors that scores ~6% of them: about 0.5 ms instead of
-~10 ms for the exact product, with recall of the exact top 100 measured by ``bench/bench_vector_ivf.py``.
+~6-10 ms for the exact product, with recall of the exact top 100 measured by ``bench/bench_vector_ivf.py``.
 
 Stored next to the segment's other files (``ivf_centroids.npy``, ``ivf_order.npy``, ``ivf_indptr.npy``) and
 derived from its vectors: a rewritten segment (merge, deletion) reuses the centroids of its largest part and
@@ -57,13 +57,15 @@ class IVF:
 
 
 def n_lists_for(n: int) -> int:
-    return max(1, round(4 * math.sqrt(n)))
+    return max(1, round(2 * math.sqrt(n)))
 
 
-def train(vectors: FloatArray, *, centroids: FloatArray | None = None, seed: int = 0) -> IVF:
+def train(
+    vectors: FloatArray, *, centroids: FloatArray | None = None, seed: int = 0, n_lists: int | None = None
+) -> IVF:
     """Cluster ``vectors`` (unit rows) into lists; with ``centroids`` given, only assign them."""
     if centroids is None:
-        centroids = _kmeans(vectors, n_lists_for(len(vectors)), seed)
+        centroids = _kmeans(vectors, n_lists or n_lists_for(len(vectors)), seed)
     assign = _assign(vectors, centroids)
     order = np.argsort(assign, kind="stable").astype(np.int64)
     indptr = np.zeros(len(centroids) + 1, dtype=np.int64)
