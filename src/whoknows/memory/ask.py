@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from whoknows.errors import InputError
 from whoknows.index import Filters, SearchIndex, SearchIndexError
@@ -145,60 +145,12 @@ class MemorySearch:
     def _load(self, ids: list[int], scores: dict[int, float], readable: set[int]) -> list[MemoryHit]:
         if not ids:
             return []
-        qp, qs, m, p, s, t = (
-            schema.qa_pairs,
-            schema.qa_solutions,
-            schema.messages,
-            schema.people,
-            schema.spaces,
-            schema.threads,
-        )
         with self.store.read() as conn:
-            pairs = {
-                r.question_id: r
-                for r in conn.execute(
-                    select(
-                        qp.c.question_id,
-                        qp.c.question_text,
-                        qp.c.asker_id,
-                        qp.c.created_at,
-                        qp.c.space_id,
-                        s.c.name,
-                        s.c.kind,
-                        t.c.url,
-                        m.c.url.label("qurl"),
-                    )
-                    .join(s, s.c.id == qp.c.space_id)
-                    .join(t, t.c.id == qp.c.thread_id)
-                    .join(m, m.c.id == qp.c.question_id)
-                    .where(qp.c.question_id.in_(ids))
-                )
-            }
-            best = {
-                r.question_id: r
-                for r in conn.execute(
-                    select(
-                        qs.c.question_id,
-                        qs.c.message_id,
-                        qs.c.confidence,
-                        qs.c.solver_id,
-                        qs.c.signals,
-                        m.c.text,
-                        m.c.url,
-                    )
-                    .join(m, m.c.id == qs.c.message_id)
-                    .where(qs.c.question_id.in_(ids), qs.c.rank == 1)
-                )
-            }
+            pairs = {r.question_id: r for r in conn.execute(_PAIRS, {"ids": ids})}
+            best = {r.question_id: r for r in conn.execute(_BEST, {"ids": ids})}
             person_ids = {r.asker_id for r in pairs.values()} | {r.solver_id for r in best.values()}
-            people = {
-                r.id: r
-                for r in conn.execute(
-                    select(p.c.id, p.c.name, p.c.department, p.c.opted_out).where(
-                        p.c.id.in_([i for i in person_ids if i is not None])
-                    )
-                )
-            }
+            wanted = [i for i in person_ids if i is not None]
+            people = {r.id: r for r in conn.execute(_PEOPLE, {"ids": wanted})} if wanted else {}
         out: list[MemoryHit] = []
         for qid in ids:  # keep the retrieval order
             pair = pairs.get(qid)
@@ -224,6 +176,46 @@ class MemorySearch:
                 )
             )
         return out
+
+
+def _statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The three reads behind a result list, built once (statement construction was a quarter of their cost)."""
+    qp, qs, m, p, s, t = (
+        schema.qa_pairs,
+        schema.qa_solutions,
+        schema.messages,
+        schema.people,
+        schema.spaces,
+        schema.threads,
+    )
+    ids: Any = bindparam("ids", expanding=True)
+    pairs = (
+        select(
+            qp.c.question_id,
+            qp.c.question_text,
+            qp.c.asker_id,
+            qp.c.created_at,
+            qp.c.space_id,
+            s.c.name,
+            s.c.kind,
+            t.c.url,
+            m.c.url.label("qurl"),
+        )
+        .join(s, s.c.id == qp.c.space_id)
+        .join(t, t.c.id == qp.c.thread_id)
+        .join(m, m.c.id == qp.c.question_id)
+        .where(qp.c.question_id.in_(ids))
+    )
+    best = (
+        select(qs.c.question_id, qs.c.message_id, qs.c.confidence, qs.c.solver_id, qs.c.signals, m.c.text, m.c.url)
+        .join(m, m.c.id == qs.c.message_id)
+        .where(qs.c.question_id.in_(ids), qs.c.rank == 1)
+    )
+    people = select(p.c.id, p.c.name, p.c.department, p.c.opted_out).where(p.c.id.in_(ids))
+    return pairs, best, people
+
+
+_PAIRS, _BEST, _PEOPLE = _statements()
 
 
 def ask(store: Store, data_dir: Path, question: str, *, asker_id: int | None = None, k: int = 5) -> AskResult:

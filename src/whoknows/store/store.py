@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -317,11 +317,15 @@ class Store:
 
 def readable_space_ids_in(conn: Connection, person_id: int | None) -> set[int]:
     """:meth:`Store.readable_space_ids` inside a transaction the caller already holds (the same one rule)."""
-    s, sm = schema.spaces, schema.space_members
-    ids = set(conn.execute(select(s.c.id).where(s.c.visibility == Visibility.PUBLIC.value)).scalars())
+    ids = set(conn.execute(_PUBLIC_SPACES).scalars())
     if person_id is not None:
-        ids |= set(conn.execute(select(sm.c.space_id).where(sm.c.person_id == person_id)).scalars())
+        ids |= set(conn.execute(_MEMBER_SPACES, {"person": person_id}).scalars())
     return ids
+
+
+# Built once: every question reads them.
+_PUBLIC_SPACES = select(schema.spaces.c.id).where(schema.spaces.c.visibility == Visibility.PUBLIC.value)
+_MEMBER_SPACES = select(schema.space_members.c.space_id).where(schema.space_members.c.person_id == bindparam("person"))
 
 
 def _iso(value: datetime | None) -> str | None:
