@@ -1,0 +1,133 @@
+"""``whoknows serve --workers N`` as a real process tree: every process has its own listening socket
+(SO_REUSEPORT), so connections are spread over them; a killed process is replaced; SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from whoknows.store import open_store
+
+EXE = Path(sys.executable).with_name("whoknows")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _servers(pid: int) -> set[int]:
+    """The server processes under the supervisor (multiprocessing may add a resource tracker: left out)."""
+    out = set()
+    for child in _children(pid):
+        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"resource_tracker" not in cmd:
+            out.add(child)
+    return out
+
+
+def _get(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/api/v1/openapi.json")
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def _wait(cond, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def _serving(port: int) -> bool:
+    try:
+        return _get(port) == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT (Linux)")
+def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
+    db = tmp_path / "wk.db"
+    open_store(db)
+    port = _port()
+    env = {**os.environ, "WHOKNOWS_DB": str(db), "WHOKNOWS_DATA_DIR": str(tmp_path / "data")}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        started = tmp_path / "serve.log"
+        _wait(lambda: started.read_text(errors="replace").count("Application startup complete") == 2)
+        first = _servers(proc.pid)
+        assert len(first) == 2 and _serving(port)
+        # Twenty keep-alive clients connecting at once are spread over both processes (with one shared socket,
+        # the process that wakes first tends to accept the whole burst).
+        before = {pid: _sockets(pid) for pid in first}
+        clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(20)]
+        for c in clients:
+            c.connect()
+        for c in clients:
+            c.request("GET", "/api/v1/openapi.json")
+            assert c.getresponse().read()
+        held = {pid: _sockets(pid) - before[pid] for pid in first}
+        for c in clients:
+            c.close()
+        assert sum(held.values()) == 20 and min(held.values()) >= 3, held
+        # A killed process is replaced, and the port keeps answering meanwhile.
+        victim = sorted(first)[0]
+        os.kill(victim, signal.SIGKILL)  # (connections waiting in its queue at that moment are lost)
+        _wait(lambda: started.read_text(errors="replace").count("Application startup complete") == 3)
+        assert len(_servers(proc.pid)) == 2 and victim not in _servers(proc.pid)
+        assert all(_serving(port) for _ in range(10))
+        survivors = _servers(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        for pid in survivors:
+            _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid), timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    text = (tmp_path / "serve.log").read_text(errors="replace")
+    assert "exited with" in text and "Traceback" not in text, text[-3000:]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _sockets(pid: int) -> int:
+    """Open sockets of a process (its listening socket plus one per accepted connection)."""
+    fds = Path(f"/proc/{pid}/fd")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
