@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ FloatArray = npt.NDArray[np.float32]
 
 #: Dense filter masks kept per segment, one per recent reader (a quarter of a megabyte each at 250,000 documents).
 MASK_CACHE = 64
+_MISSING = object()
 _ARRAYS = ("doc_ids", "spaces", "kinds", "times", "lengths", "indptr", "postings", "tfs")
 
 
@@ -136,20 +138,21 @@ class Segment:
         """Dense mask of the documents ``filters`` allow (``None``: all), kept for the last few filters: one
         question filters with the same readable spaces many times (every ranker, solved and open questions), and
         the same people ask again. Read-only: callers combine it, never write into it."""
-        cache = self._masks
-        if filters in cache:
-            return cache[filters]
         if filters.since is not None or filters.until is not None:  # training: one time cut per past question
             return self.allowed(filters)
         # The same spaces come with several kinds (solved and open questions, answers for profiles): the masks
         # of the spaces and of the kinds are kept apart and combined (a quick AND), so one reader takes one entry.
-        only_spaces = Filters(spaces=filters.spaces)
-        mask = cache[only_spaces] if only_spaces in cache else self._remember(only_spaces, self.allowed(only_spaces))
+        mask = self._cached(Filters(spaces=filters.spaces))
         if filters.kinds is not None:
-            only_kinds = Filters(kinds=filters.kinds)
-            kinds = cache[only_kinds] if only_kinds in cache else self._remember(only_kinds, self.allowed(only_kinds))
+            kinds = self._cached(Filters(kinds=filters.kinds))
             mask = kinds if mask is None else mask & kinds if kinds is not None else mask
         return mask
+
+    def _cached(self, filters: Filters) -> BoolArray | None:
+        got = self._masks.get(filters, _MISSING)  # one lookup: another thread may evict between two
+        if got is _MISSING:
+            return self._remember(filters, self.allowed(filters))
+        return cast(BoolArray | None, got)
 
     def _remember(self, filters: Filters, mask: BoolArray | None) -> BoolArray | None:
         cache = self._masks
