@@ -83,7 +83,7 @@ class Segment:
         if self.ivf is None or self.vectors is None:
             return None
         if self._ivf_vectors32 is None:
-            self._ivf_vectors32 = np.asarray(self.vectors, dtype=np.float32)[np.asarray(self.ivf.order)]
+            self._ivf_vectors32 = np.asarray(np.asarray(self.vectors)[np.asarray(self.ivf.order)], dtype=np.float32)
         return self._ivf_vectors32
 
     def space_ranges(self, spaces: frozenset[int]) -> list[tuple[int, int]]:

@@ -69,15 +69,14 @@ class VectorRetriever:
             return []
         parts = []
         for seg in self.source.segments:
-            vecs = seg.vectors32()
-            if vecs is None or len(seg) == 0:
+            if seg.vectors is None or len(seg) == 0:
                 continue
-            parts.append(self._rank_segment(seg, vecs, query, q, k, filters))
+            parts.append(self._rank_segment(seg, query, q, k, filters))
         return as_scored(merge_ranked(parts, k))
 
-    def _rank_segment(
-        self, seg: Segment, vecs: FloatArray, query: str, q: FloatArray, k: int, filters: Filters
-    ) -> Ranked:
+    def _rank_segment(self, seg: Segment, query: str, q: FloatArray, k: int, filters: Filters) -> Ranked:
+        # The vectors in row order (float32) are only materialised when a path below needs them: a segment
+        # searched through its IVF lists keeps only the copy in list order.
         mask = seg.mask(filters)
         if mask is not None and filters.spaces is not None:
             ranges = seg.space_ranges(filters.spaces)
@@ -86,9 +85,13 @@ class VectorRetriever:
                 if not ranges:
                     return merge_ranked([], k)
                 rows = np.concatenate([np.arange(a, b, dtype=np.intp) for a, b in ranges])
+                vecs = seg.vectors32()
+                assert vecs is not None
                 scores = np.concatenate([vecs[a:b] @ q for a, b in ranges]) + SHIFT
                 return self._best(seg, rows, scores * mask[rows], k)
         if self.exact or seg.ivf is None:
+            vecs = seg.vectors32()
+            assert vecs is not None
             return top_candidates(seg, self._all_scores(seg, vecs, query, q) + SHIFT, k, filters, shift=SHIFT)
         return self._rank_ivf(seg, seg.ivf, query, q, k, mask)
 
