@@ -4,6 +4,7 @@ reader's permissions; evidence for profile matches is found in one pass for seve
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -68,15 +69,8 @@ def test_profile_postings_hold_only_readable_answers(demo: tuple[Store, Expertis
     got = ex._profile_tf([term], readable)[0]
     # Reference: sum the term's frequency over public answers, message by message.
     want = np.zeros(t.n_people)
-    for s in model.index.segments:
-        tid = s.term_index.get(term)
-        if tid is None:
-            continue
-        lo, hi = int(s.indptr[tid]), int(s.indptr[tid + 1])
-        for row, tf in zip(s.postings[lo:hi].tolist(), s.tfs[lo:hi].tolist(), strict=True):
-            r = int(t.rows_of([int(s.doc_ids[row])])[0])
-            if r >= 0 and int(t.role[r]) == ANSWER and int(s.spaces[row]) in readable and t.author[r] >= 0:
-                want[int(t.author[r])] += tf
+    for _r, author, tf, _df in _answer_postings(model, term, readable):
+        want[author] += tf
     assert want.sum() > 0
     assert np.allclose(got, want)
 
@@ -92,17 +86,11 @@ def test_best_messages_for_several_people_at_once(demo: tuple[Store, ExpertiseMo
     # Reference: every posting of every query term, message by message.
     t = model.table
     want: dict[int, dict[int, float]] = {p: {} for p in people}
+    assert filters.spaces is not None
     for term in ex._rarest(list(ex.query_terms(q)), EVIDENCE_TERMS):
-        for s in model.index.segments:
-            tid = s.term_index.get(term)
-            if tid is None:
-                continue
-            lo, hi = int(s.indptr[tid]), int(s.indptr[tid + 1])
-            for row, tf in zip(s.postings[lo:hi].tolist(), s.tfs[lo:hi].tolist(), strict=True):
-                r = int(t.rows_of([int(s.doc_ids[row])])[0])
-                a = int(t.author[r]) if r >= 0 else -1
-                if a in want and int(t.role[r]) == ANSWER and int(s.spaces[row]) in filters.spaces:
-                    want[a][r] = want[a].get(r, 0.0) + math.log(1 + len(t) / (hi - lo)) * tf / (tf + 1.2)
+        for r, a, tf, df in _answer_postings(model, term, filters.spaces):
+            if a in want:
+                want[a][r] = want[a].get(r, 0.0) + math.log(1 + len(t) / df) * tf / (tf + 1.2)
     for person in people:
         best = sorted(want[person].values(), reverse=True)[:3]
         assert np.allclose([score for _, score in together[person]], best)
@@ -112,3 +100,18 @@ def test_best_messages_for_several_people_at_once(demo: tuple[Store, ExpertiseMo
         assert alone and all(int(model.table.author[r]) == person for r, _ in alone)
         assert all(math.isfinite(s) and s > 0 for _, s in alone)
         assert [s for _, s in alone] == sorted((s for _, s in alone), reverse=True)
+
+
+def _answer_postings(model: ExpertiseModel, term: str, spaces: frozenset[int]) -> Iterator[tuple[int, int, int, int]]:
+    """(table row, author, term frequency, the term's document frequency in that segment) of every answer with an
+    author in ``spaces`` that uses ``term``, read posting by posting (the reference for the fast paths)."""
+    t = model.table
+    for s in model.index.segments:
+        tid = s.term_index.get(term)
+        if tid is None:
+            continue
+        lo, hi = int(s.indptr[tid]), int(s.indptr[tid + 1])
+        for row, tf in zip(s.postings[lo:hi].tolist(), s.tfs[lo:hi].tolist(), strict=True):
+            r = int(t.rows_of([int(s.doc_ids[row])])[0])
+            if r >= 0 and int(t.role[r]) == ANSWER and int(s.spaces[row]) in spaces and t.author[r] >= 0:
+                yield r, int(t.author[r]), int(tf), hi - lo

@@ -126,14 +126,16 @@ class FeatureExtractor:
         return got
 
     def _rarest(self, terms: list[str], n: int) -> list[str]:
-        """The ``n`` of ``terms`` that the fewest messages use (they carry a question's meaning)."""
+        """Of more than ``n`` terms, the ``n`` that the fewest messages use (they carry a question's meaning;
+        terms no message uses are left out); ``terms`` as they are when there are at most ``n``."""
         if len(terms) <= n:
             return terms
 
         def df(term: str) -> int:
             return sum(seg.df(seg.term_index[term]) for seg in self.index.segments if term in seg.term_index)
 
-        return sorted(terms, key=lambda t: (df(t), t))[:n]
+        counted = {t: df(t) for t in terms}
+        return sorted((t for t in terms if counted[t]), key=lambda t: (counted[t], t))[:n]
 
     def _rows_by(self, seg: Segment, people: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The segment rows ``people`` wrote, sorted (from a per-segment index of rows by author)."""
@@ -157,20 +159,7 @@ class FeatureExtractor:
         """The query's terms with their counts; of a long pasted text only the rarest ``MAX_QUERY_TERMS`` (as the
         BM25 ranker does): they carry its meaning, and each term costs a pass over its postings."""
         terms = Counter(analyze_query(query))
-        if len(terms) <= MAX_QUERY_TERMS:
-            return terms
-
-        def df(term: str) -> int:
-            total = 0
-            for seg in self.index.segments:
-                tid = seg.term_index.get(term)
-                if tid is not None:
-                    total += seg.df(tid)
-            return total
-
-        counted = {t: df(t) for t in terms}
-        keep = sorted((t for t in terms if counted[t]), key=lambda t: (counted[t], t))[:MAX_QUERY_TERMS]
-        return Counter({t: terms[t] for t in keep})
+        return Counter({t: terms[t] for t in self._rarest(list(terms), MAX_QUERY_TERMS)})
 
     def profile_scores(self, query: str, filters: Filters) -> F64:
         """BM25 of every person's answer profile (zeros for people without matching answers)."""
