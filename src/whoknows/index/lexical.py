@@ -97,15 +97,8 @@ class BM25Retriever:
 
     def _avgdl(self, segments: Sequence[Segment]) -> tuple[int, float]:
         n = sum(len(s) for s in segments)
-        total = sum(self._total_length(s) for s in segments)
+        total = sum(s.total_length() for s in segments)
         return n, (total / n if n else 1.0)
-
-    def _total_length(self, seg: Segment) -> int:
-        found, total = self._last.get(seg, "length", None)
-        if not found:
-            total = int(np.asarray(seg.lengths).sum(dtype=np.int64))
-            self._last.put(seg, "length", None, total)
-        return int(total)
 
     def impacts(self, seg: Segment, avgdl: float) -> FloatArray:
         key = (str(seg.path), round(avgdl, 3))

@@ -58,6 +58,7 @@ class Segment:
     _masks: dict[Filters, BoolArray | None] = field(default_factory=dict, repr=False)
     ivf: ivf_files.IVF | None = None
     _ivf_vectors32: FloatArray | None = None
+    _total_length: int | None = None
 
     @property
     def name(self) -> str:
@@ -76,6 +77,12 @@ class Segment:
         if self._vectors32 is None:
             self._vectors32 = np.asarray(self.vectors, dtype=np.float32)
         return self._vectors32
+
+    def total_length(self) -> int:
+        """Indexed terms over all documents (BM25's average document length), summed once."""
+        if self._total_length is None:
+            self._total_length = int(np.asarray(self.lengths).sum(dtype=np.int64))
+        return self._total_length
 
     def ivf_vectors32(self) -> FloatArray | None:
         """The vectors in IVF list order (``ivf.order``) as float32, so that a probed list is one contiguous
