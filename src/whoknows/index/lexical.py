@@ -66,10 +66,17 @@ def top_candidates(seg: Segment, scores: FloatArray, k: int, filters: Filters, s
     ``scores`` in which only positive values count (a ranker whose scores can be negative passes them raised by
     ``shift`` and gets them back lowered by it)."""
     mask = seg.mask(filters)
-    if mask is not None:
-        scores = scores * mask
-    rows = top_rows(scores, k)
-    return np.asarray(seg.doc_ids[rows], dtype=np.int64), scores[rows].astype(np.float64) - shift
+    return best_of(seg, scores if mask is None else scores * mask, k, shift)
+
+
+def best_of(
+    seg: Segment, scores: FloatArray, k: int, shift: float = 0.0, rows: npt.NDArray[np.intp] | None = None
+) -> Ranked:
+    """(doc ids, scores lowered by ``shift``) of the ``k`` best positive ``scores``, which belong to the segment's
+    ``rows`` (all rows when ``None``)."""
+    top = top_rows(scores, k)
+    picked = top if rows is None else rows[top]
+    return np.asarray(seg.doc_ids[picked], dtype=np.int64), scores[top].astype(np.float64) - shift
 
 
 def merge_ranked(parts: Sequence[Ranked], k: int) -> Ranked:

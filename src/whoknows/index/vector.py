@@ -18,7 +18,7 @@ from whoknows.index.contract import NO_FILTER, Filters, Scored
 from whoknows.index.embedders.base import Embedder
 from whoknows.index.ivf import IVF
 from whoknows.index.lastquery import LastQuery
-from whoknows.index.lexical import Ranked, SegmentSource, as_scored, merge_ranked, top_candidates, top_rows
+from whoknows.index.lexical import Ranked, SegmentSource, as_scored, best_of, merge_ranked, top_candidates
 from whoknows.index.segment import BoolArray, FloatArray, Segment
 
 #: Below this share of allowed rows, score only those (exactly).
@@ -88,7 +88,7 @@ class VectorRetriever:
                 vecs = seg.vectors32()
                 assert vecs is not None
                 scores = np.concatenate([vecs[a:b] @ q for a, b in ranges]) + SHIFT
-                return self._best(seg, rows, scores * mask[rows], k)
+                return best_of(seg, scores * mask[rows], k, SHIFT, rows)
         if self.exact or seg.ivf is None:
             vecs = seg.vectors32()
             assert vecs is not None
@@ -107,9 +107,4 @@ class VectorRetriever:
                 break
             n_probe = min(ivf.n_lists, n_probe * 4)
         scores = scores + SHIFT
-        return self._best(seg, rows, scores if allowed is None else scores * allowed, k)
-
-    @staticmethod
-    def _best(seg: Segment, rows: npt.NDArray[np.intp], scores: FloatArray, k: int) -> Ranked:
-        top = top_rows(scores, k)
-        return np.asarray(seg.doc_ids[rows[top]], dtype=np.int64), scores[top].astype(np.float64) - SHIFT
+        return best_of(seg, scores if allowed is None else scores * allowed, k, SHIFT, rows)
