@@ -74,9 +74,10 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, work
     With ``workers`` > 1, that many processes serve the port, each with its own listening socket
     (``SO_REUSEPORT``): the kernel spreads new connections over them evenly. (With one shared socket, the
     process that wakes first accepts a whole burst of connections, and with keep-alive clients one process ends
-    up with most of the work while the other idles.) Each process builds its app from the environment, so the
-    database and data dir are handed over as ``WHOKNOWS_DB`` / ``WHOKNOWS_DATA_DIR``; a process that dies is
-    started again; Ctrl-C or SIGTERM stops them all."""
+    up with most of the work while the other idles.) A process holding more than its fair share of connections
+    asks a client to reconnect (:mod:`whoknows.api.balance`), so keep-alive clients end up evenly spread. Each
+    process builds its app from the environment, so the database and data dir are handed over as ``WHOKNOWS_DB``
+    / ``WHOKNOWS_DATA_DIR``; a process that dies is started again; Ctrl-C or SIGTERM stops them all."""
     import os
 
     import uvicorn
@@ -104,20 +105,27 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_process(host: str, port: int) -> None:
+def _serve_process(host: str, port: int, counts: Any, slot: int) -> None:
+    """One server process: the app from the environment, its own listening socket, and its slot in the shared
+    connection counts (:mod:`whoknows.api.balance`)."""
     import uvicorn
 
+    from whoknows.api.balance import BalanceConnections, ConnectionShares
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops the processes with SIGTERM
-    config = uvicorn.Config(
-        "whoknows.api.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
-    )
-    uvicorn.Server(config).run(sockets=[_listen_socket(host, port)])
+    shares = ConnectionShares(counts, slot)
+    app = BalanceConnections(create_app(), shares)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
+    server = uvicorn.Server(config)
+    shares.connections = server.server_state.connections
+    server.run(sockets=[_listen_socket(host, port)])
 
 
 def _supervise(host: str, port: int, workers: int) -> None:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
+    counts = ctx.RawArray("i", workers)  # open connections per process, for fair shares (api/balance.py)
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
@@ -130,7 +138,8 @@ def _supervise(host: str, port: int, workers: int) -> None:
     quick_failures = 0
 
     def start(i: int) -> None:
-        proc = ctx.Process(target=_serve_process, args=(host, port), daemon=False)
+        counts[i] = 0  # a replaced process's connections died with it
+        proc = ctx.Process(target=_serve_process, args=(host, port, counts, i), daemon=False)
         proc.start()
         if i < len(procs):
             procs[i], started[i] = proc, time.monotonic()
