@@ -115,3 +115,12 @@ def _answer_postings(model: ExpertiseModel, term: str, spaces: frozenset[int]) -
             r = int(t.rows_of([int(s.doc_ids[row])])[0])
             if r >= 0 and int(t.role[r]) == ANSWER and int(s.spaces[row]) in spaces and t.author[r] >= 0:
                 yield r, int(t.author[r]), int(tf), hi - lo
+
+
+def test_rows_by_asker_match_a_scan(demo: tuple[Store, ExpertiseModel]) -> None:
+    _store, model = demo
+    t, ex = model.table, model.extractor
+    askers = np.unique(t.asker)
+    assert len(askers) > 5
+    for a in [*askers.tolist(), -1, int(askers.max()) + 1]:
+        np.testing.assert_array_equal(ex._asked_by(a), np.flatnonzero(t.asker == a))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
@@ -119,16 +119,14 @@ class PersonRow:
 
 def people(store: Store, ids: Sequence[int] | None = None) -> dict[int, PersonRow]:
     """Current people rows (all, or those of ``ids``): the live check for erased, merged and opted-out people."""
-    p = schema.people
-    query = select(p.c.id, p.c.name, p.c.department, p.c.opted_out, p.c.is_bot)
     out: dict[int, PersonRow] = {}
     with store.read() as conn:
         if ids is None:
-            rows = list(conn.execute(query))
+            rows = list(conn.execute(_PEOPLE))
         else:
             rows = []
             for part in in_chunks(sorted(set(ids))):
-                rows.extend(conn.execute(query.where(p.c.id.in_(part))))
+                rows.extend(conn.execute(_PEOPLE_IN, {"ids": list(part)}))
     for r in rows:
         out[int(r.id)] = PersonRow(int(r.id), r.name, r.department, bool(r.opted_out), bool(r.is_bot))
     return out
@@ -166,15 +164,25 @@ def fingerprint(store: Store) -> dict[str, int]:
 
 def message_texts(store: Store, ids: Sequence[int]) -> dict[int, tuple[str, str | None, int, int]]:
     """``id -> (text, url or thread url, space id, thread id)`` for the messages that still exist."""
-    m, t = schema.messages, schema.threads
     out: dict[int, tuple[str, str | None, int, int]] = {}
     with store.read() as conn:
         for part in in_chunks(sorted(set(ids))):
-            q = (
-                select(m.c.id, m.c.text, m.c.url, t.c.url.label("turl"), m.c.space_id, m.c.thread_id)
-                .join(t, t.c.id == m.c.thread_id)
-                .where(m.c.id.in_(part))
-            )
-            for r in conn.execute(q):
+            for r in conn.execute(_TEXTS_IN, {"ids": list(part)}):
                 out[int(r.id)] = (r.text or "", r.url or r.turl, int(r.space_id), int(r.thread_id))
     return out
+
+
+def _statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The reads made on every question, built once (building a statement costs about as much as running it)."""
+    p, m, t = schema.people, schema.messages, schema.threads
+    ids: Any = bindparam("ids", expanding=True)
+    everyone = select(p.c.id, p.c.name, p.c.department, p.c.opted_out, p.c.is_bot)
+    texts = (
+        select(m.c.id, m.c.text, m.c.url, t.c.url.label("turl"), m.c.space_id, m.c.thread_id)
+        .join(t, t.c.id == m.c.thread_id)
+        .where(m.c.id.in_(ids))
+    )
+    return everyone, everyone.where(p.c.id.in_(ids)), texts
+
+
+_PEOPLE, _PEOPLE_IN, _TEXTS_IN = _statements()

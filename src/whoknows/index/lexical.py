@@ -20,7 +20,7 @@ import numpy.typing as npt
 from whoknows.index.analyzer import analyze_query
 from whoknows.index.contract import NO_FILTER, Filters, Scored
 from whoknows.index.lastquery import LastQuery
-from whoknows.index.segment import FloatArray, Segment
+from whoknows.index.segment import BoolArray, FloatArray, Segment
 
 MAX_QUERY_TERMS = 64
 
@@ -34,25 +34,31 @@ class SegmentSource(Protocol):
 SAMPLE_STEP = 16
 
 
-def top_rows(values: FloatArray, k: int) -> npt.NDArray[np.intp]:
-    """Indices of the (at most) ``k`` largest positive ``values``, exact, in no particular order.
+def top_rows(values: FloatArray, k: int, mask: BoolArray | None = None) -> npt.NDArray[np.intp]:
+    """Indices of the (at most) ``k`` largest positive ``values`` (only where ``mask`` allows, when given), exact,
+    in no particular order.
 
-    A strided sample gives a threshold that about ``2k`` values pass, so only those are compared and
-    partitioned (a full partition of 250,000 scores costs ~20 times more); when fewer than ``k`` pass, all
-    positive values are used."""
+    A strided sample gives a threshold that about ``2k`` allowed values pass, so only those are compared and
+    partitioned (a full partition of 250,000 scores costs ~20 times more; masking every value first, another
+    full pass and copy); when fewer than ``k`` pass, all positive allowed values are used."""
     n = len(values)
     if k <= 0 or n == 0:
         return np.zeros(0, dtype=np.intp)
     if n >= 64 * k:
         sample = values[::SAMPLE_STEP]
-        sample = sample[sample > 0]  # (partitioning many equal zeros is ~10 times slower)
+        keep = sample > 0  # (partitioning many equal zeros is ~10 times slower)
+        if mask is not None:
+            keep &= mask[::SAMPLE_STEP]
+        sample = sample[keep]
         m = 2 * (k // SAMPLE_STEP) + 8
         if len(sample) > m:
             threshold = np.partition(sample, len(sample) - m)[len(sample) - m]
             rows = np.flatnonzero(values >= threshold)
+            if mask is not None:
+                rows = rows[mask[rows]]
             if len(rows) >= k:
                 return rows if len(rows) == k else rows[np.argpartition(-values[rows], k - 1)[:k]]
-    rows = np.flatnonzero(values > 0)
+    rows = np.flatnonzero(values > 0 if mask is None else (values > 0) & mask)
     if len(rows) > k:
         rows = rows[np.argpartition(-values[rows], k - 1)[:k]]
     return rows
@@ -65,16 +71,20 @@ def top_candidates(seg: Segment, scores: FloatArray, k: int, filters: Filters, s
     """The ``k`` best documents of ``seg`` that the filters allow, as (doc ids, scores) arrays, from dense per-row
     ``scores`` in which only positive values count (a ranker whose scores can be negative passes them raised by
     ``shift`` and gets them back lowered by it)."""
-    mask = seg.mask(filters)
-    return best_of(seg, scores if mask is None else scores * mask, k, shift)
+    return best_of(seg, scores, k, shift, mask=seg.mask(filters))
 
 
 def best_of(
-    seg: Segment, scores: FloatArray, k: int, shift: float = 0.0, rows: npt.NDArray[np.intp] | None = None
+    seg: Segment,
+    scores: FloatArray,
+    k: int,
+    shift: float = 0.0,
+    rows: npt.NDArray[np.intp] | None = None,
+    mask: BoolArray | None = None,
 ) -> Ranked:
-    """(doc ids, scores lowered by ``shift``) of the ``k`` best positive ``scores``, which belong to the segment's
-    ``rows`` (all rows when ``None``)."""
-    top = top_rows(scores, k)
+    """(doc ids, scores lowered by ``shift``) of the ``k`` best positive ``scores`` that ``mask`` allows (all when
+    ``None``); the scores belong to the segment's ``rows`` (all rows when ``None``)."""
+    top = top_rows(scores, k, mask)
     picked = top if rows is None else rows[top]
     return np.asarray(seg.doc_ids[picked], dtype=np.int64), scores[top].astype(np.float64) - shift
 

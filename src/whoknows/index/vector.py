@@ -88,7 +88,7 @@ class VectorRetriever:
                 vecs = seg.vectors32()
                 assert vecs is not None
                 scores = np.concatenate([vecs[a:b] @ q for a, b in ranges]) + SHIFT
-                return best_of(seg, scores * mask[rows], k, SHIFT, rows)
+                return best_of(seg, cast(FloatArray, scores), k, SHIFT, rows, mask[rows])
         if self.exact or seg.ivf is None:
             vecs = seg.vectors32()
             assert vecs is not None
@@ -107,4 +107,4 @@ class VectorRetriever:
                 break
             n_probe = min(ivf.n_lists, n_probe * 4)
         scores = scores + SHIFT
-        return best_of(seg, scores if allowed is None else scores * allowed, k, SHIFT, rows)
+        return best_of(seg, scores, k, SHIFT, rows, allowed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,8 +14,10 @@ from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str | None) -> ZoneInfo:
-    """The person's time zone (``people.timezone``); UTC when unknown or invalid."""
+    """The person's time zone (``people.timezone``); UTC when unknown or invalid. Remembered: ``ZoneInfo`` keeps
+    only the last few zones it built strongly and otherwise reads the zone file again (every ``/ask``)."""
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
