@@ -173,6 +173,35 @@ def test_keep_alive_clients_end_up_evenly_spread(tmp_path: Path) -> None:
             log.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_server_processes_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    db = tmp_path / "wk.db"
+    open_store(db)
+    port = _port()
+    env = {**os.environ, "WHOKNOWS_DB": str(db), "WHOKNOWS_DATA_DIR": str(tmp_path / "data")}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    servers: set[int] = set()
+    try:
+        _wait(lambda: (tmp_path / "serve.log").read_text(errors="replace").count("Application startup complete") == 2)
+        servers = _servers(proc.pid)
+        assert len(servers) == 2
+        proc.kill()  # SIGKILL: the supervisor cannot stop them itself
+        proc.wait(timeout=30)
+        for pid in servers:  # (orphans are re-parented, so they are not our zombies to reap)
+            _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid), timeout=30)
+        assert not _serving(port)
+    finally:
+        for pid in servers:  # (left over only when the test failed)
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+
+
 def _owner(port: int, client: http.client.HTTPConnection, pids: tuple[int, ...]) -> int:
     """Which server process holds the server side of ``client``'s connection (by socket inode in /proc)."""
     assert client.sock is not None

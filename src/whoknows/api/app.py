@@ -113,12 +113,32 @@ def _serve_process(host: str, port: int, counts: Any, slot: int) -> None:
     from whoknows.api.balance import BalanceConnections, ConnectionShares
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops the processes with SIGTERM
+    _exit_with_parent()
     shares = ConnectionShares(counts, slot)
     app = BalanceConnections(create_app(), shares)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
     server = uvicorn.Server(config)
     shares.connections = server.server_state.connections
     server.run(sockets=[_listen_socket(host, port)])
+
+
+def _exit_with_parent() -> None:
+    """Ask Linux for SIGTERM when the supervisor dies, even by SIGKILL: an orphaned server process would keep
+    answering on the port (with the old code and settings) next to a new supervisor's processes."""
+    import ctypes
+    import ctypes.util
+    import multiprocessing
+    import os
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own shutdown still stops its processes
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # the supervisor died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _supervise(host: str, port: int, workers: int) -> None:
