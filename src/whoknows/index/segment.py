@@ -128,14 +128,15 @@ class Segment:
         self.sorted_by_space = bool(np.all(np.diff(np.asarray(self.spaces)) >= 0))
 
     def _space_lut(self, spaces: frozenset[int]) -> BoolArray:
-        """Per distinct space of this segment: is it in ``spaces``? The last few answers are kept: one question
-        filters with the same readable set many times (every query term of every ranker)."""
+        """Per distinct space of this segment: is it in ``spaces``? The answers for the last :data:`MASK_CACHE`
+        readers are kept (a few bytes per space each): one question filters with the same readable set many times
+        (every query term of every ranker), and the expert profiles look it up on every question."""
         cache = self._luts
         lut = cache.get(spaces)
         if lut is None:
             assert self._space_values is not None
             lut = np.isin(self._space_values, np.fromiter(spaces, np.int64, len(spaces)))
-            if len(cache) >= 16:
+            if len(cache) >= MASK_CACHE:
                 with contextlib.suppress(StopIteration, RuntimeError):  # another thread may be trimming too
                     cache.pop(next(iter(cache)), None)
             cache[spaces] = lut

@@ -7,9 +7,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
-from whoknows.routing.prefs import Prefs, load_prefs
+from whoknows.routing.prefs import Prefs, prefs_from_row
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
 
@@ -56,15 +56,26 @@ def availability(store: Store, person_ids: list[int], now: datetime | None = Non
     ids = sorted(set(person_ids))
     if not ids:
         return {}
-    p = schema.people
-    with store.read() as conn:
-        prefs = load_prefs(conn, ids)
-        zones = {}
+    found: dict[int, tuple[Prefs, str | None]] = {}
+    with store.read() as conn:  # one read of people and their preferences (once per /ask: kept to one statement)
         for part in in_chunks(ids):
-            zones.update(
-                {int(r.id): r.timezone for r in conn.execute(select(p.c.id, p.c.timezone).where(p.c.id.in_(part)))}
-            )
-    return {pid: availability_of(prefs[pid], zones.get(pid), now) for pid in ids}
+            for r in conn.execute(_PEOPLE_PREFS, {"ids": list(part)}):
+                prefs = prefs_from_row(r) if r.person_id is not None else Prefs(int(r.id))
+                found[int(r.id)] = (prefs, r.timezone)
+    return {pid: availability_of(*found.get(pid, (Prefs(pid), None)), now) for pid in ids}
+
+
+def _people_prefs() -> Select[Any]:
+    p, ep = schema.people, schema.expert_prefs
+    ids: Any = bindparam("ids", expanding=True)
+    return (
+        select(p.c.id, p.c.timezone, *ep.c)
+        .select_from(p.outerjoin(ep, ep.c.person_id == p.c.id))
+        .where(p.c.id.in_(ids))
+    )
+
+
+_PEOPLE_PREFS = _people_prefs()
 
 
 def availability_of(prefs: Prefs, tz: str | None, now: datetime) -> dict[str, Any]:

@@ -43,7 +43,7 @@ class Prefs:
         return d
 
 
-def _from_row(row: Any) -> Prefs:
+def prefs_from_row(row: Any) -> Prefs:
     ooo = row.ooo_until
     if ooo is not None and ooo.tzinfo is None:
         ooo = ooo.replace(tzinfo=UTC)
@@ -71,7 +71,7 @@ def load_prefs(conn: Connection, person_ids: list[int]) -> dict[int, Prefs]:
     ids = sorted(set(person_ids))
     for part in in_chunks(ids):
         for row in conn.execute(select(ep).where(ep.c.person_id.in_(part))):
-            found[int(row.person_id)] = _from_row(row)
+            found[int(row.person_id)] = prefs_from_row(row)
     return {pid: found.get(pid) or Prefs(pid) for pid in ids}
 
 
