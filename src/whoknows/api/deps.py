@@ -8,7 +8,7 @@ returned, also readable from the ``whoknows_csrf`` cookie). A bearer header wins
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -75,12 +75,15 @@ class AppState:
             return self._memory[1]
 
 
-def app_state(request: Request) -> AppState:
+# The dependencies are coroutines: FastAPI runs a plain function in the thread pool, and each hop there and back
+# cost more CPU than the work (app_state: none; the token lookup: one indexed read, ~0.2 ms, here on the event
+# loop; measured on GET /auth/me with 20 clients: 2.7 -> 2.1 ms of server CPU per request).
+async def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.whoknows
     return state
 
 
-def current_principal(request: Request, state: Annotated[AppState, Depends(app_state)]) -> Principal:
+async def current_principal(request: Request, state: Annotated[AppState, Depends(app_state)]) -> Principal:
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, token = auth.partition(" ")
@@ -96,10 +99,10 @@ def current_principal(request: Request, state: Annotated[AppState, Depends(app_s
     return principal
 
 
-def require(role: str) -> Callable[[Principal], Principal]:
+def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the caller, who must have at least ``role``."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_role(role):
             raise Forbidden(f"this needs the {role} role (you have {principal.role})")
         return principal
