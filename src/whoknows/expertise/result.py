@@ -93,7 +93,8 @@ def iso(ts: float) -> str | None:
 
 
 def snippet(text: str, words: list[str], limit: int = SNIPPET_CHARS) -> str:
-    """About ``limit`` characters of ``text`` around the first occurrence of one of ``words``."""
+    """At most ``limit`` characters of ``text`` around the first occurrence of one of ``words``, cut at word
+    boundaries (a word is only split when it alone is longer than the window)."""
     flat = " ".join(text.split())
     low = flat.lower()
     start = 0
@@ -101,9 +102,16 @@ def snippet(text: str, words: list[str], limit: int = SNIPPET_CHARS) -> str:
         m = re.search(r"\b" + re.escape(w.lower()), low)
         if m:
             start = max(0, m.start() - limit // 4)
+            if start:  # begin at the first whole word of the lead-in (or at the match itself)
+                space = flat.find(" ", start - 1, m.start())
+                start = space + 1 if space >= 0 else m.start()
             break
-    cut = flat[start : start + limit]
-    return ("…" if start else "") + cut + ("…" if start + limit < len(flat) else "")
+    end = start + limit
+    if end < len(flat) and flat[end] != " ":  # end after the last whole word, when there is one
+        space = flat.rfind(" ", start + 1, end)
+        end = space if space > start else end
+    cut = flat[start:end]
+    return ("…" if start else "") + cut + ("…" if end < len(flat) else "")
 
 
 def query_words(question: str) -> list[str]:
