@@ -67,19 +67,33 @@ def _serving(port: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT (Linux)")
-def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
+def _serve_two(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``whoknows serve --workers 2`` on an empty store and a free port (log: ``serve.log``), once both processes
+    have started."""
     db = tmp_path / "wk.db"
     open_store(db)
     port = _port()
     env = {**os.environ, "WHOKNOWS_DB": str(db), "WHOKNOWS_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with (tmp_path / "serve.log").open("wb") as log:  # (the server writes through its own copy of the file)
+        proc = subprocess.Popen(
+            [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
-        started = tmp_path / "serve.log"
-        _wait(lambda: started.read_text(errors="replace").count("Application startup complete") == 2)
+        _wait(lambda: _startups(tmp_path) == 2)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, port
+
+
+def _startups(tmp_path: Path) -> int:
+    return (tmp_path / "serve.log").read_text(errors="replace").count("Application startup complete")
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT (Linux)")
+def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
+    proc, port = _serve_two(tmp_path)
+    try:
         first = _servers(proc.pid)
         assert len(first) == 2 and _serving(port)
         # Twenty keep-alive clients connecting at once are spread over both processes (with one shared socket,
@@ -99,7 +113,7 @@ def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
         # A killed process is replaced, and the port keeps answering meanwhile.
         victim = sorted(first)[0]
         os.kill(victim, signal.SIGKILL)  # (connections waiting in its queue at that moment are lost)
-        _wait(lambda: started.read_text(errors="replace").count("Application startup complete") == 3)
+        _wait(lambda: _startups(tmp_path) == 3)
         assert len(_servers(proc.pid)) == 2 and victim not in _servers(proc.pid)
         assert all(_serving(port) for _ in range(10))
         survivors = _servers(proc.pid)
@@ -110,7 +124,6 @@ def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-        log.close()
     text = (tmp_path / "serve.log").read_text(errors="replace")
     assert "exited with" in text and "Traceback" not in text, text[-3000:]
 
@@ -119,17 +132,9 @@ def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
 def test_keep_alive_clients_end_up_evenly_spread(tmp_path: Path) -> None:
     """Twelve keep-alive clients held 9 : 3 by the two processes end up 6 : 6 within a few requests: the busier
     process answers with ``Connection: close`` and the clients reconnect (the kernel places them again)."""
-    db = tmp_path / "wk.db"
-    open_store(db)
-    port = _port()
-    env = {**os.environ, "WHOKNOWS_DB": str(db), "WHOKNOWS_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    proc, port = _serve_two(tmp_path)
     clients: list[http.client.HTTPConnection] = []
     try:
-        _wait(lambda: (tmp_path / "serve.log").read_text(errors="replace").count("Application startup complete") == 2)
         busy, other = sorted(_servers(proc.pid))
         # Connect (no request yet, so no process can ask anyone to leave) until the split is 9 : 3.
         held = {busy: 0, other: 0}
@@ -170,22 +175,13 @@ def test_keep_alive_clients_end_up_evenly_spread(tmp_path: Path) -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
-            log.close()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
 def test_server_processes_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
-    db = tmp_path / "wk.db"
-    open_store(db)
-    port = _port()
-    env = {**os.environ, "WHOKNOWS_DB": str(db), "WHOKNOWS_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    proc, port = _serve_two(tmp_path)
     servers: set[int] = set()
     try:
-        _wait(lambda: (tmp_path / "serve.log").read_text(errors="replace").count("Application startup complete") == 2)
         servers = _servers(proc.pid)
         assert len(servers) == 2
         proc.kill()  # SIGKILL: the supervisor cannot stop them itself
@@ -199,7 +195,6 @@ def test_server_processes_exit_when_the_supervisor_is_killed(tmp_path: Path) -> 
                 os.kill(pid, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
-        log.close()
 
 
 def _owner(port: int, client: http.client.HTTPConnection, pids: tuple[int, ...]) -> int:
