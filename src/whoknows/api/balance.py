@@ -37,7 +37,7 @@ class ConnectionShares:
     def over_share(self) -> bool:
         """Does this process hold more connections than its fair share (after publishing its own count)?"""
         mine = self.publish()
-        total = sum(self.counts[i] for i in range(len(self.counts)))
+        total = sum(self.counts)
         fair = -(-total // len(self.counts))
         return mine > fair
 
