@@ -98,12 +98,11 @@ def test_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
         assert len(first) == 2 and _serving(port)
         # Twenty keep-alive clients connecting at once are spread over both processes (with one shared socket,
         # the process that wakes first tends to accept the whole burst).
-        before = {pid: _sockets(pid) for pid in first}
         clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(20)]
         for c in clients:
             c.connect()
-        _wait(lambda: sum(_sockets(pid) - before[pid] for pid in first) == 20, timeout=10)  # (accepts are async)
-        held = {pid: _sockets(pid) - before[pid] for pid in first}
+        owners = [_owner(port, c, tuple(first)) for c in clients]  # (counting sockets raced a closing one)
+        held = {pid: owners.count(pid) for pid in first}
         for c in clients:
             c.request("GET", "/api/v1/openapi.json")
             assert c.getresponse().read()
@@ -225,15 +224,3 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
     except OSError:
         return True
-
-
-def _sockets(pid: int) -> int:
-    """Open sockets of a process (its listening socket plus one per accepted connection)."""
-    fds = Path(f"/proc/{pid}/fd")
-    count = 0
-    for fd in fds.iterdir():
-        try:
-            count += os.readlink(fd).startswith("socket:")
-        except OSError:
-            continue
-    return count
