@@ -1,7 +1,7 @@
 """Expert finding benchmark: Stack Exchange dumps (temporal split) and the demo organisation (planted truth).
 
     python bench/bench_experts.py [SITE_DIR ...] [--demo-messages 20000] [--no-ablation] [--json out.json]
-                                  [--work DIR] [--boot 10000]
+                                  [--work DIR] [--boot 10000] [--other-cuts 0.6,0.7,0.9]
 
 Protocol (TCQR, WSDM 2020; SE-PEF 2023): answered questions sorted by CreationDate; the first 80% are history,
 the last 20% test. The model is built from the history only (messages before the first test question), its
@@ -13,8 +13,10 @@ without one feature group at a time (on the same history) and scores it on the s
 
 Significance: a paired bootstrap over test questions (``--boot`` resamples, fixed seed) of the default minus the
 best baseline on each metric: the mean difference, its 95% percentile interval and on how many questions the two
-differ. ``--work DIR`` keeps the imported databases there and reuses them on the next run (the model is always
-rebuilt).
+differ. ``--other-cuts`` repeats the split on each Stack Exchange site with other history shares (the model
+rebuilt as of each cut) and prints, per cut and metric, the default against the best baseline: whether a result
+holds beyond the one 80% cut. ``--work DIR`` keeps the imported databases there and reuses them on the next
+run (the model is always rebuilt).
 
 Demo organisation: generated with a fixed seed, split the same way by question time; each test question is asked
 as its real asker (their permissions), judged against the planted truth: the people who actually answered (the
@@ -154,7 +156,29 @@ def ablation(
     return evaluate(runs, qrels(test), METRICS)
 
 
-def bench_site(site: Path, work: Path, do_ablation: bool, boot: int) -> dict[str, object]:
+def other_cuts(store: Store, work: Path, site: str, cuts: list[float]) -> dict[str, dict[str, object]]:
+    """Per history share: each metric's default value and the best baseline's (name, value), model as of the cut."""
+    questions = answered_questions(store)
+    out: dict[str, dict[str, object]] = {}
+    lines = ["   other cuts (history share: metric default vs best baseline):"]
+    for share in cuts:
+        cut, test = temporal_split(questions, share)
+        model = build_expertise(store, work / f"{site}-expertise-cut", until=cut)
+        table = evaluate(run(store, baseline_rankers(model), test), qrels(test), METRICS + EXTRA_METRICS)
+        row: dict[str, object] = {"test": len(test)}
+        cells = []
+        for m in METRICS + EXTRA_METRICS:
+            best = max((k for k in table if k != DEFAULT), key=lambda k: (table[k][m], k))
+            mine, theirs = table[DEFAULT][m], table[best][m]
+            row[m] = {"default": mine, "best_baseline": best, "baseline": theirs}
+            cells.append(f"{m} {mine:.3f}{'>' if mine > theirs else ('=' if mine == theirs else '<')}{theirs:.3f}")
+        out[f"{share:g}"] = row
+        lines.append(f"     {share:<4g} ({len(test):>3} test)  " + "  ".join(cells))
+    print("\n".join(lines))
+    return out
+
+
+def bench_site(site: Path, work: Path, do_ablation: bool, boot: int, cuts: list[float]) -> dict[str, object]:
     db = work / f"{site.name}.db"
     fresh = not db.exists()
     store = open_store(db)
@@ -195,6 +219,8 @@ def bench_site(site: Path, work: Path, do_ablation: bool, boot: int) -> dict[str
         abl = ablation(store, model, test, False)
         print(format_table(abl, "   ablation (refit without one feature group):"))
         out["ablation"] = abl
+    if cuts:
+        out["other_cuts"] = other_cuts(store, work, site.name, cuts)
     store.close()
     return out
 
@@ -280,6 +306,16 @@ def bench_demo(messages: int, work: Path, boot: int) -> dict[str, object]:
     }
 
 
+def _shares(text: str) -> list[float]:
+    try:
+        shares = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not all(0.1 <= s <= 0.95 for s in shares):
+        raise argparse.ArgumentTypeError(f"history shares must lie between 0.1 and 0.95: {text!r}")
+    return shares
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sites", nargs="*", type=Path, default=DEFAULT_SITES)
@@ -288,6 +324,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--work", type=Path, help="keep (and reuse) the imported databases in this folder")
     ap.add_argument("--boot", type=int, default=10_000, help="paired bootstrap resamples")
+    ap.add_argument(
+        "--other-cuts",
+        type=_shares,
+        default=[],
+        help="comma-separated history shares (e.g. 0.6,0.7,0.9) to repeat each site's split at; none by default",
+    )
     args = ap.parse_args()
     missing = [s for s in args.sites if not (s / "Posts.xml").exists()]
     if missing:
@@ -297,7 +339,7 @@ def main() -> None:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for site in args.sites:
-            report[site.name] = bench_site(site, work, not args.no_ablation, args.boot)
+            report[site.name] = bench_site(site, work, not args.no_ablation, args.boot, args.other_cuts)
         if args.demo_messages:
             report["demo"] = bench_demo(args.demo_messages, work, args.boot)
     if args.json:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+
+import pytest
 
 from whoknows.demo import DemoConfig, load_demo
 from whoknows.expertise import build_expertise
@@ -13,7 +16,7 @@ from whoknows.index import evaluate
 from whoknows.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from bench_experts import demo_questions
+from bench_experts import DEFAULT, _shares, demo_questions, other_cuts
 
 #: Measured on this configuration (4,000 messages, seed 7): default MRR 0.590, most-active 0.145. Floors keep a margin.
 DEFAULT_MRR_FLOOR = 0.50
@@ -32,3 +35,25 @@ def test_default_beats_most_active_on_demo(store: Store, tmp_path: Path) -> None
     table = evaluate(run(store, rankers, test, as_asker=True), qrels(test), METRICS)
     assert table["default (learned)"]["mrr"] >= DEFAULT_MRR_FLOOR
     assert table["default (learned)"]["mrr"] >= table["most-active"]["mrr"] + MARGIN_OVER_MOST_ACTIVE
+
+
+def test_bench_other_cuts_reports_each_share(store: Store, tmp_path: Path) -> None:
+    """``--other-cuts``: per history share, every metric's default value against the best baseline of that cut."""
+    if store.backend != "sqlite":
+        return
+    load_demo(store, DemoConfig(messages=2000), truth_path=tmp_path / "truth.json")
+    got = other_cuts(store, tmp_path, "demo", [0.6, 0.8])
+    assert list(got) == ["0.6", "0.8"]
+    assert got["0.6"]["test"] > got["0.8"]["test"] > 0
+    for row in got.values():
+        for m in METRICS:
+            cell = row[m]
+            assert isinstance(cell, dict)
+            assert cell["best_baseline"] != DEFAULT and 0.0 <= cell["default"] <= 1.0 and 0.0 <= cell["baseline"] <= 1.0
+
+
+def test_bench_other_cuts_option_rejects_bad_shares() -> None:
+    assert _shares("0.6, 0.7,0.9") == [0.6, 0.7, 0.9]
+    for bad in ("0.6;0.7", "1.0", "0.05", "x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _shares(bad)
