@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Request handlers are synchronous and run on AnyIO's worker threads (40 by default).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        # Requests are served meanwhile; the warm-up only takes the first question's loading off its asker.
+        threading.Thread(target=_warm_up, args=(state,), name="whoknows-warm-up", daemon=True).start()
         yield
 
     app = FastAPI(
@@ -50,7 +53,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         docs_url=None,  # the interactive docs load scripts from a CDN; the spec is enough
         redoc_url=None,
     )
-    app.state.whoknows = AppState(settings, store)
+    app.state.whoknows = state = AppState(settings, store)
     api = APIRouter(prefix=PREFIX, responses=ERROR_RESPONSES)
     for module in (routes_auth, routes_ask, routes_routing, routes_admin):
         api.include_router(module.router)
@@ -66,6 +69,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         upload_paths=frozenset({routes_admin.UPLOAD_PATH}),
     )
     return app
+
+
+def _warm_up(state: AppState) -> None:
+    try:
+        state.warm_up()
+    except Exception:  # never take the server down: the first question then loads what it needs itself
+        log.exception("warm-up failed")
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:

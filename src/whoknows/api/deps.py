@@ -7,7 +7,9 @@ returned, also readable from the ``whoknows_csrf`` cookie). A bearer header wins
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,8 @@ from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
 from whoknows.api.imports import ImportJobs
 from whoknows.api.throttle import LoginThrottle
 from whoknows.background import SingleFlight
-from whoknows.derive import rebuild_expertise
+from whoknows.derive import expertise_path, rebuild_expertise
+from whoknows.errors import WhoknowsError
 from whoknows.memory.ask import MemorySearch
 from whoknows.memory.memory_index import index_path
 from whoknows.routing.learning import BackgroundLearner
@@ -32,6 +35,7 @@ SESSION_COOKIE = "whoknows_session"
 CSRF_COOKIE = "whoknows_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("whoknows.serve")
 
 
 @dataclass
@@ -73,6 +77,30 @@ class AppState:
             if self._memory is None or self._memory[0] != version:
                 self._memory = (version, MemorySearch(self.store, path))
             return self._memory[1]
+
+    def warm_up(self) -> float | None:
+        """Open the memory index and the expertise model and answer one question with each (the index's most
+        common word), so that the first person to ask after a start does not wait for what is loaded on first use
+        (segments, per-segment lookup tables, profile postings: about half a second at 1M messages). Returns the
+        seconds it took, or None when there was nothing to warm (no index or model yet: the first question
+        reports that as usual)."""
+        from whoknows.expertise import find_experts, open_model
+
+        started = time.perf_counter()
+        try:
+            memory = self.memory()
+            probe = memory.index.common_term()
+            if probe is None:
+                return None
+            memory.ask(probe)
+            model, _ = open_model(self.store, expertise_path(self.data_dir))
+            find_experts(self.store, probe, model=model)
+        except WhoknowsError as exc:
+            log.info("warm-up skipped: %s", exc.message)
+            return None
+        took = time.perf_counter() - started
+        log.info("warmed up in %.2f s", took)
+        return took
 
 
 # FastAPI runs a plain-function dependency in the thread pool, and the hop there and back costs more CPU than

@@ -182,6 +182,23 @@ class SearchIndex:
     def __len__(self) -> int:
         return sum(len(s) for s in self._segments)
 
+    def common_term(self, candidates: int = 20) -> str | None:
+        """A word that many documents use (of the largest segment's ``candidates`` most frequent, the first that
+        a query analyses to itself), for a question that touches every part of the index: a warm-up. None for an
+        empty index."""
+        if not self._segments:
+            return None
+        seg = max(self._segments, key=len)
+        if not seg.terms:
+            return None
+        df = np.diff(np.asarray(seg.indptr))
+        top = np.argsort(-df, kind="stable")[:candidates]
+        for i in top.tolist():
+            term = str(seg.terms[i])
+            if analyze_query(term) == [term]:
+                return term
+        return None
+
     # -- updates ---------------------------------------------------------------------------------------------
     @contextmanager
     def _writing(self) -> Iterator[None]:
