@@ -1,7 +1,7 @@
 """Expert finding benchmark: Stack Exchange dumps (temporal split) and the demo organisation (planted truth).
 
     python bench/bench_experts.py [SITE_DIR ...] [--demo-messages 20000] [--no-ablation] [--json out.json]
-                                  [--work DIR] [--boot 10000] [--other-cuts 0.6,0.7,0.9]
+                                  [--work DIR] [--boot 10000] [--other-cuts 0.6,0.7,0.9] [--rebuild-days 7]
 
 Protocol (TCQR, WSDM 2020; SE-PEF 2023): answered questions sorted by CreationDate; the first 80% are history,
 the last 20% test. The model is built from the history only (messages before the first test question), its
@@ -15,8 +15,11 @@ Significance: a paired bootstrap over test questions (``--boot`` resamples, fixe
 best baseline on each metric: the mean difference, its 95% percentile interval and on how many questions the two
 differ. ``--other-cuts`` repeats the split on each Stack Exchange site with other history shares (the model
 rebuilt as of each cut) and prints, per cut and metric, the default against the best baseline: whether a result
-holds beyond the one 80% cut. ``--work DIR`` keeps the imported databases there and reuses them on the next
-run (the model is always rebuilt).
+holds beyond the one 80% cut. ``--rebuild-days N`` scores the same test questions a second way, as the product
+runs: the model (and every baseline) rebuilt every N days of the test period from everything before that day, so
+a question is ranked with the outcomes of the earlier test questions learnt (the product rebuilds on every
+import and refits on every outcome); candidates stay the people who answered before the cut. ``--work DIR``
+keeps the imported databases there and reuses them on the next run (the model is always rebuilt).
 
 Demo organisation: generated with a fixed seed, split the same way by question time; each test question is asked
 as its real asker (their permissions), judged against the planted truth: the people who actually answered (the
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -178,7 +182,37 @@ def other_cuts(store: Store, work: Path, site: str, cuts: list[float]) -> dict[s
     return out
 
 
-def bench_site(site: Path, work: Path, do_ablation: bool, boot: int, cuts: list[float]) -> dict[str, object]:
+def rebuilt_every(
+    store: Store, work: Path, site: str, test: list[JudgedQuestion], cut: datetime, days: float, boot: int
+) -> dict[str, object]:
+    """The test questions ranked by models rebuilt every ``days`` from all evidence before each rebuild (the first
+    at the cut), every ranker limited to the people who answered before the cut."""
+    first = build_expertise(store, work / f"{site}-expertise-rolling", until=cut)
+    st = first.table.stats(Filters(), first.half_life)
+    before_cut = {int(p) for p in first.table.person_ids[np.flatnonzero(st["answers"] > 0)]}
+    runs: dict[str, dict[str, list[object]]] = {}
+    start, rebuilds = cut, 0
+    while start.timestamp() <= test[-1].time:
+        end = start + timedelta(days=days)
+        window = [q for q in test if start.timestamp() <= q.time < end.timestamp()]
+        if window:
+            model = first if start == cut else build_expertise(store, work / f"{site}-expertise-rolling", until=start)
+            rebuilds += start != cut
+            for name, ranked in run(store, baseline_rankers(model), window).items():
+                runs.setdefault(name, {}).update(
+                    {qid: [p for p in people if p in before_cut] for qid, people in ranked.items()}
+                )
+        start = end
+    table = evaluate(runs, qrels(test), METRICS + EXTRA_METRICS)
+    sig = paired_bootstrap(runs, qrels(test), METRICS, boot)
+    print(format_table(table, f"   rebuilt every {days:g} days through the test period ({rebuilds} rebuilds):"))
+    print(format_bootstrap(sig))
+    return {"days": days, "rebuilds": rebuilds, "table": table, "bootstrap": sig}
+
+
+def bench_site(
+    site: Path, work: Path, do_ablation: bool, boot: int, cuts: list[float], rebuild_days: float
+) -> dict[str, object]:
     db = work / f"{site.name}.db"
     fresh = not db.exists()
     store = open_store(db)
@@ -219,6 +253,8 @@ def bench_site(site: Path, work: Path, do_ablation: bool, boot: int, cuts: list[
         abl = ablation(store, model, test, False)
         print(format_table(abl, "   ablation (refit without one feature group):"))
         out["ablation"] = abl
+    if rebuild_days > 0:
+        out["rebuilt"] = rebuilt_every(store, work, site.name, test, cut, rebuild_days, boot)
     if cuts:
         out["other_cuts"] = other_cuts(store, work, site.name, cuts)
     store.close()
@@ -330,7 +366,15 @@ def main() -> None:
         default=[],
         help="comma-separated history shares (e.g. 0.6,0.7,0.9) to repeat each site's split at; none by default",
     )
+    ap.add_argument(
+        "--rebuild-days",
+        type=float,
+        default=0.0,
+        help="also score the test questions with the models rebuilt every N days of the test period (0: off)",
+    )
     args = ap.parse_args()
+    if args.rebuild_days < 0:
+        ap.error("--rebuild-days must be 0 (off) or a positive number of days")
     missing = [s for s in args.sites if not (s / "Posts.xml").exists()]
     if missing:
         sys.exit(f"not a Stack Exchange dump folder: {', '.join(map(str, missing))}")
@@ -339,7 +383,9 @@ def main() -> None:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for site in args.sites:
-            report[site.name] = bench_site(site, work, not args.no_ablation, args.boot, args.other_cuts)
+            report[site.name] = bench_site(
+                site, work, not args.no_ablation, args.boot, args.other_cuts, args.rebuild_days
+            )
         if args.demo_messages:
             report["demo"] = bench_demo(args.demo_messages, work, args.boot)
     if args.json:

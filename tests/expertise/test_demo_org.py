@@ -11,12 +11,19 @@ import pytest
 
 from whoknows.demo import DemoConfig, load_demo
 from whoknows.expertise import build_expertise
-from whoknows.expertise.evaluation import METRICS, baseline_rankers, qrels, run, temporal_split
+from whoknows.expertise.evaluation import (
+    METRICS,
+    answered_questions,
+    baseline_rankers,
+    qrels,
+    run,
+    temporal_split,
+)
 from whoknows.index import evaluate
 from whoknows.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from bench_experts import DEFAULT, _shares, demo_questions, other_cuts
+from bench_experts import DEFAULT, _shares, demo_questions, other_cuts, rebuilt_every
 
 #: Measured on this configuration (4,000 messages, seed 7): default MRR 0.590, most-active 0.145. Floors keep a margin.
 DEFAULT_MRR_FLOOR = 0.50
@@ -57,3 +64,17 @@ def test_bench_other_cuts_option_rejects_bad_shares() -> None:
     for bad in ("0.6;0.7", "1.0", "0.05", "x"):
         with pytest.raises(argparse.ArgumentTypeError):
             _shares(bad)
+
+
+def test_bench_rebuilt_every_scores_all_test_questions_with_fresher_models(store: Store, tmp_path: Path) -> None:
+    """``--rebuild-days``: the test period is scored with models rebuilt as it goes; every ranker, every question."""
+    if store.backend != "sqlite":
+        return
+    load_demo(store, DemoConfig(messages=2000), truth_path=tmp_path / "truth.json")
+    cut, test = temporal_split(answered_questions(store))
+    span_days = (test[-1].time - test[0].time) / 86400
+    got = rebuilt_every(store, tmp_path, "demo", test, cut, max(span_days / 3, 1.0), boot=50)
+    assert isinstance(got["rebuilds"], int) and got["rebuilds"] >= 2
+    table = got["table"]
+    assert isinstance(table, dict) and DEFAULT in table and "graph (PageRank)" in table
+    assert all(0.0 <= table[name][m] <= 1.0 for name in table for m in METRICS)
