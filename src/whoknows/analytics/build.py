@@ -94,7 +94,7 @@ def build_report(
     events = with_topics(events, topics.of_question)
     report.topic_method = (
         f"TF-IDF over {len(qids)} question texts, spherical k-means into {len(topics.labels)} topics, labelled by "
-        "their top terms"
+        "their most distinctive words and phrases"
     )
     _fill(report, events, people, asked, access)
     report.topics = topic_stats(events, topics, {q: a[1] for q, a in asked.items()}, since=since)

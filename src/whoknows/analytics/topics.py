@@ -12,22 +12,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
+from whoknows.analytics.stopwords import STOPWORDS
+from whoknows.analytics.topic_labels import is_content, label_topics, stem
+
 _WORD = re.compile(r"[a-z][a-z0-9]+")
-_STOP = frozenset(
-    """about above after again against all also and any are aren because been before being below between both but
-    can cannot could did does doing don down during each few for from further had has have having her here hers him
-    his how into isn its itself just let more most much must need needs not now off once only other our ours out over
-    own same she should some such than that the their theirs them then there these they this those through too under
-    until very was wasn were what when where which while who whom why will with would you your yours yourself hey
-    thanks thank please anyone someone know does quick question hi hello team folks guys get got like one two use
-    using used want way still ask asking asked customer customers who's what's i'm we're can't it's""".split()  # noqa: SIM905
-)
+_STOP = STOPWORDS
 
 
 @dataclass
@@ -97,7 +92,7 @@ def derive_topics(
     never their words to a viewer who may not read them."""
     if not texts:
         return Topics({}, [], [], [])
-    x, vocab = tfidf(texts)
+    x, _ = tfidf(texts)
     rng = np.random.default_rng(seed)
     k = min(k or default_k(len(texts)), len(texts))
     fit = x if x.shape[0] <= sample else x[np.sort(rng.choice(x.shape[0], sample, replace=False))]
@@ -107,21 +102,10 @@ def derive_topics(
     used = sorted(set(assign.tolist()))
     renumber = {old: new for new, old in enumerate(used)}
     assign = np.array([renumber[a] for a in assign.tolist()], dtype=np.int64)
-    centroids = centroids[used]
     sizes = np.bincount(assign, minlength=len(used)).tolist()
-    if may_label is not None:
-        ok = np.asarray(may_label, dtype=bool)
-        centroids = np.vstack(
-            [
-                np.asarray(x[np.flatnonzero(ok & (assign == t))].mean(axis=0)).ravel()
-                if (ok & (assign == t)).any()
-                else np.zeros(x.shape[1])
-                for t in range(len(used))
-            ]
-        )
-    terms = [[vocab[j] for j in np.argsort(-c)[:5] if c[j] > 0] for c in centroids]
+    words, terms = label_topics(texts, assign.tolist(), len(used), may_label)
     hidden = " (from spaces you cannot read)" if may_label is not None else ""
-    labels = [" / ".join(t[:3]) or f"topic {i + 1}{hidden}" for i, t in enumerate(terms)]
+    labels = [w or f"topic {i + 1}{hidden}" for i, w in enumerate(words)]
     of_question = {int(q): int(a) for q, a in zip(question_ids, assign.tolist(), strict=True)}
     return Topics(of_question, labels, terms, sizes, x, list(question_ids))
 
@@ -187,3 +171,25 @@ def agreement(predicted: Sequence[int], truth: Sequence[str]) -> dict[str, float
     h = [-float((v[v > 0] * np.log(v[v > 0])).sum()) for v in (pi, pj)]
     nmi = 2 * mi / (h[0] + h[1]) if h[0] + h[1] > 0 else 1.0
     return {"purity": round(purity, 4), "nmi": round(nmi, 4), "questions": int(n)}
+
+
+def label_match(
+    predicted: Sequence[int], labels: Sequence[str], truth: Sequence[str], truth_labels: Mapping[str, str]
+) -> float:
+    """Share of questions whose topic's label shares a content word (by stem) with the human label of that topic's
+    majority known topic: how well labels name what the topics are about (the demo's planted topics)."""
+    if not predicted:
+        return 0.0
+    majority: dict[int, Counter[str]] = {}
+    for p, t in zip(predicted, truth, strict=True):
+        majority.setdefault(p, Counter())[t] += 1
+    hits = 0
+    for p, counts in majority.items():
+        want = _stems(truth_labels.get(counts.most_common(1)[0][0], ""))
+        if want & _stems(labels[p]):
+            hits += sum(counts.values())
+    return round(hits / len(predicted), 4)
+
+
+def _stems(text: str) -> set[str]:
+    return {stem(w) for w in re.findall(r"[a-z][a-z0-9]*", text.lower()) if is_content(w)}

@@ -1,0 +1,97 @@
+"""Topic labels name what sets a topic apart, in phrases people use, and only with words the viewer may read."""
+
+from __future__ import annotations
+
+from whoknows.analytics.topic_labels import label_topics, question_terms, stem
+from whoknows.analytics.topics import derive_topics, label_match
+
+RATE = [
+    "How do we raise the API rate limit for Pinnacle Hotels before the deal closes this quarter?",
+    "Pinnacle Hotels keeps hitting the rate limit on the bulk API, can we raise it?",
+    "What is the rate limit per hour on the API for the enterprise plan?",
+    "Can the rate limits be raised for one tenant only? The deal closes this quarter.",
+    "Does the rate limit apply per API key or per account?",
+    "Which plan has the highest API rate limit?",
+]
+HOLD = [
+    "Can Vault put a legal hold on a mailbox before the deal closes this quarter?",
+    "How long does a legal hold keep the files in Vault?",
+    "Who can release a legal hold in Vault once the case is over?",
+    "Does a legal hold override the retention policy in Vault?",
+    "Is the legal hold visible to the custodian in Vault? The deal closes this quarter.",
+    "Can we export everything under a legal hold from Vault?",
+]
+SOC = [
+    "Where is the latest SOC report and the bridge letter?",
+    "Can we share the SOC report with Acme before the NDA is signed?",
+    "Which period does the SOC report cover this year?",
+    "Is Pulse in scope of the SOC report now?",
+    "Who sends the bridge letter with the SOC report?",
+    "Does the SOC report include the subservice organisations?",
+]
+DISCOUNT = [
+    "Who approves a discount above 30 percent on a renewal?",
+    "Can a sales manager approve a discount for a three year renewal?",
+    "What discount can I give without approval from finance?",
+    "Is a discount on services approved by the same desk?",
+    "How fast does finance approve a discount request?",
+    "Does the discount approval need the CFO for strategic accounts?",
+]
+ALL = [*RATE, *HOLD, *SOC, *DISCOUNT]
+
+
+def test_labels_use_the_phrase_the_questions_share() -> None:
+    topics = derive_topics(list(range(len(ALL))), ALL, k=6)
+    hold, soc, discount = (topics.label(topics.of_question[ALL.index(t[0])]) for t in (HOLD, SOC, DISCOUNT))
+    assert hold.startswith("legal hold"), hold  # the phrase, not "legal / hold"
+    assert soc.startswith("soc report"), soc
+    assert discount.startswith("discount"), discount
+    rate = {topics.label(topics.of_question[i]) for i in range(len(RATE))}
+    assert any(label.startswith("rate limit") for label in rate), rate
+    # What the topics share (the filler "the deal closes this quarter") names none of them.
+    for label in topics.labels:
+        assert not {"closes", "quarter", "deal"} & set(label.replace("/", " ").split()), label
+
+
+def test_label_keeps_the_most_frequent_surface_form() -> None:
+    texts = [*RATE, *HOLD]
+    labels, terms = label_topics(texts, [0] * len(RATE) + [1] * len(HOLD), 2)
+    assert "rate limit" in labels[0] and "rate limits" not in labels[0]  # 5 x "rate limit", 1 x "rate limits"
+    assert "vault" in terms[1] and "legal" in terms[1]
+
+
+def test_words_of_unreadable_questions_never_label_a_topic() -> None:
+    secret = [f"Is the zanzibar embargo clause binding for the tender {i}? Zanzibar embargo again." for i in range(8)]
+    texts = [*ALL, *secret]
+    assign = [i // 6 for i in range(len(ALL))] + [4] * len(secret)
+    # Topic 0 mixes readable and unreadable questions: only the readable ones may name it.
+    assign[len(ALL) : len(ALL) + 4] = [0] * 4
+    may = [True] * len(ALL) + [False] * len(secret)
+    labels, terms = label_topics(texts, assign, 5, may)
+    shown = " ".join(labels + [w for t in terms for w in t])
+    for word in ("zanzibar", "embargo", "clause", "binding", "tender"):
+        assert word not in shown, (word, labels, terms)
+    assert labels[0].startswith("rate limit") and labels[4] == "" and terms[4] == []
+    topics = derive_topics(list(range(len(texts))), texts, k=7, may_label=may)
+    shown = " ".join(topics.labels + [w for t in topics.terms for w in t])
+    assert "zanzibar" not in shown and "embargo" not in shown, shown
+    secret_only = {t for q, t in topics.of_question.items() if q >= len(ALL)} - {
+        t for q, t in topics.of_question.items() if q < len(ALL)
+    }
+    assert secret_only and all(topics.labels[t] == f"topic {t + 1} (from spaces you cannot read)" for t in secret_only)
+    nothing = derive_topics(list(range(len(texts))), texts, k=7, may_label=[False] * len(texts))
+    assert all(label.startswith("topic ") for label in nothing.labels) and not any(nothing.terms)
+
+
+def test_phrases_are_adjacent_content_words_in_order() -> None:
+    terms = question_terms("Can we raise rate limits? Limits, quarter: close.")
+    assert set(terms.phrases.values()) == {"raise rate", "rate limits"}
+    assert stem("closes") == stem("closing") == stem("close") and stem("hotels") == stem("hotel")
+
+
+def test_label_match_weights_topics_by_size() -> None:
+    truth_labels = {"rl": "API rate limits", "lh": "Vault retention and legal hold"}
+    predicted = [0, 0, 0, 1]
+    truth = ["rl", "rl", "lh", "lh"]
+    assert label_match(predicted, ["rate limit / plans", "legal hold"], truth, truth_labels) == 1.0
+    assert label_match(predicted, ["raise / hour", "legal hold"], truth, truth_labels) == 0.25
