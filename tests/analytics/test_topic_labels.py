@@ -95,3 +95,18 @@ def test_label_match_weights_topics_by_size() -> None:
     truth = ["rl", "rl", "lh", "lh"]
     assert label_match(predicted, ["rate limit / plans", "legal hold"], truth, truth_labels) == 1.0
     assert label_match(predicted, ["raise / hour", "legal hold"], truth, truth_labels) == 0.25
+
+
+def test_a_sample_labels_large_organisations_and_small_topics_keep_their_words() -> None:
+    """Of more questions than ``sample``, a random sample is counted; a topic with few questions still gets all
+    its readable ones (``MIN_TOPIC_SAMPLE``), so it keeps its label."""
+    big = [*(RATE * 40), *(HOLD * 40)]  # 480 questions in two topics
+    texts = [*big, *SOC]  # and a small topic of 6
+    assign = [0] * len(RATE) * 40 + [1] * len(HOLD) * 40 + [2] * len(SOC)
+    full, _ = label_topics(texts, assign, 3)
+    sampled, _ = label_topics(texts, assign, 3, sample=100)
+    assert sampled[0].startswith("rate limit") and sampled[1].startswith("legal hold"), sampled
+    assert sampled[2] == full[2] and sampled[2].startswith("soc report"), (sampled, full)
+    # Only readable questions supply words, sampled or not.
+    hidden = label_topics(texts, assign, 3, [True] * len(big) + [False] * len(SOC), sample=100)[0]
+    assert hidden[2] == ""
