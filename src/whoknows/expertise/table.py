@@ -8,6 +8,7 @@ Results for the same filters are cached (a small LRU), which makes repeated ques
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class EvidenceTable:
     _stats: OrderedDict[tuple[object, ...], dict[str, F64]] = field(default_factory=OrderedDict)
     _row_of: I64 | None = None
     _by_space: tuple[I64, I64, I64] | None = None
+    _public_run: _PublicRun | None = None
+    _run_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
@@ -162,12 +165,61 @@ class EvidenceTable:
             private = filters.spaces - self.public
             rows = self._rows_in_spaces(private)
             out = _combine(base, self._compute(rows, None, half_life)) if len(rows) else base
+        elif (
+            filters.until is not None
+            and filters.since is None
+            and filters.spaces is not None
+            and self.public
+            and self.public <= filters.spaces
+        ):
+            # As of a past moment (training: one question after another, in time order): the public part is
+            # carried forward from the previous moment's, the reader's private rows are added as above.
+            base = self._public_until(filters.until, half_life)
+            rows = self._rows_in_spaces(filters.spaces - self.public)
+            rows = rows[self.time[rows] < filters.until]
+            out = _combine(base, self._compute(rows, filters.until, half_life)) if len(rows) else base
         else:
             out = self._compute(np.flatnonzero(self.allowed(filters)), filters.until, half_life)
         self._stats[key] = out
         if len(self._stats) > 64:
             self._stats.popitem(last=False)
         return out
+
+    def _public_until(self, until: float, half_life: float) -> dict[str, F64]:
+        """The aggregates of the public spaces' rows before ``until``: advanced from the last call's when time
+        moves forward (only the rows in between are read), computed afresh otherwise. Equal to a fresh
+        computation up to floating-point rounding of the decayed sums."""
+        with self._run_lock:
+            return self._advance_public(until, half_life)
+
+    def _advance_public(self, until: float, half_life: float) -> dict[str, F64]:
+        run = self._public_run
+        if run is None or run.half_life != half_life or until < run.until:
+            run = self._public_run = _PublicRun(half_life, -np.inf, 0, {}, set())
+        end = int(np.searchsorted(self.time, until, side="left"))  # rows are in time order
+        rows = np.arange(run.end, end, dtype=np.int64)
+        rows = rows[np.isin(self.space[rows], np.fromiter(self.public, np.int64, len(self.public)))]
+        part = self._compute(rows, until, half_life)
+        # Distinct askers: count only (asker, helper) pairs not seen in the rows before.
+        rows = rows[self.author[rows] >= 0]
+        author = self.author[rows].astype(np.int64)
+        helped = np.isin(self.role[rows], CONTRIBUTION_ROLES) & (self.asker[rows] >= 0) & (self.asker[rows] != author)
+        codes = np.unique(self.asker[rows][helped].astype(np.int64) * self.n_people + author[helped]).tolist()
+        fresh = [c for c in codes if c not in run.pairs]
+        run.pairs.update(fresh)
+        p = max(self.n_people, 1)
+        part["askers"] = np.bincount(np.asarray(fresh, dtype=np.int64) % p, minlength=p).astype(np.float64)
+        if run.totals:
+            fade = np.exp2(-(until - run.until) / half_life) if np.isfinite(half_life) else 1.0
+            for k, before in run.totals.items():
+                if k == "last_seen":
+                    part[k] = np.fmax(part[k], before)
+                elif k == "decayed":
+                    part[k] = part[k] + before * fade
+                else:
+                    part[k] = part[k] + before
+        run.until, run.end, run.totals = until, end, part
+        return {k: v.copy() for k, v in part.items()}
 
     def _rows_in_spaces(self, spaces: frozenset[int]) -> I64:
         if self._by_space is None:
@@ -227,6 +279,18 @@ class EvidenceTable:
         else:
             mask[:] = False
         return self.asker[mask].astype(np.int64), self.author[mask].astype(np.int64)
+
+
+@dataclass
+class _PublicRun:
+    """Running aggregates of the public rows before ``until`` (rows ``[0, end)`` of the table read so far) and
+    the (asker, helper) pairs seen, for distinct askers."""
+
+    half_life: float
+    until: float
+    end: int
+    totals: dict[str, F64]
+    pairs: set[int]
 
 
 def _combine(a: dict[str, F64], b: dict[str, F64]) -> dict[str, F64]:
