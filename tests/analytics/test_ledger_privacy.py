@@ -62,3 +62,17 @@ def test_nested_suppression_hides_departments_and_their_complements() -> None:
             kids = [n for (d, _), n in teams.items() if d == parent and (d, _) in hidden_t]
             assert not kids or sum(kids) >= 5
     assert sum(depts[d] for d in hidden_d) >= 5
+
+
+def test_with_topics_keeps_every_field_and_sets_the_topic() -> None:
+    from dataclasses import asdict, fields, replace
+
+    from whoknows.analytics.ledger import HelpEvent, with_topics
+
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    values: dict[str, object] = {f.name: None for f in fields(HelpEvent)}
+    values.update(helper_id=1, helped_id=2, kind=HelpKind.ACCEPTED, weight=0.5, at=t0 + timedelta(hours=2))
+    values.update(asked_at=t0, question_id=7, thread_id=8, space_id=9, source_kind="channel", evidence_id=10)
+    e = HelpEvent(**values)  # type: ignore[arg-type]
+    assert [asdict(x) for x in with_topics([e], {7: 3})] == [asdict(replace(e, topic=3))]
+    assert with_topics([e], {})[0].topic is None

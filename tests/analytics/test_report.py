@@ -121,3 +121,33 @@ def test_html_is_self_contained(store: Store, tmp_path: Path) -> None:
         and "https://" not in html
     )
     assert SRC not in html
+
+
+def test_internal_notes_are_read_as_not_public(store: Store) -> None:
+    """A ticket's internal note (``meta.public`` False) is read as such from the database; others are public."""
+    from datetime import timedelta
+
+    from analytics_orgs import T0
+
+    from whoknows.analytics.rows import iter_spaces, load_spaces
+    from whoknows.ingest import ingest
+    from whoknows.memory import rebuild_memory
+    from whoknows.model import Batch, Message, MessageKind, Space, SpaceKind, Thread
+
+    queue = Space(SRC, "q", SpaceKind.TICKET_QUEUE, "Q")
+    batch = Batch(people=[person(i, "Support") for i in range(3)], spaces=[queue])
+    batch.threads.append(Thread(SRC, "t", "q", created_at=T0))
+    batch.messages += [
+        Message(SRC, "m0", "t", "u0", T0, "How do I export invoices as CSV?", MessageKind.QUESTION),
+        Message(SRC, "m1", "t", "u1", T0 + timedelta(minutes=5), "Escalating to billing.", reply_to_ref="m0",
+                meta={"public": False}),
+        Message(SRC, "m2", "t", "u2", T0 + timedelta(minutes=9), "Settings > Billing > Export, choose CSV.",
+                reply_to_ref="m0", meta={"public": True, "channel": "web"}),
+    ]  # fmt: skip
+    ingest(store, "test", SRC, [batch])
+    rebuild_memory(store)
+    with store.read() as conn:
+        spaces = load_spaces(conn, None)
+    rows = [m for sr in iter_spaces(store, spaces) for m in sr.messages]
+    assert len(rows) == 3
+    assert [m.public for m in sorted(rows, key=lambda m: m.created_at)] == [True, False, True]
