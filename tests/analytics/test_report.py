@@ -151,3 +151,15 @@ def test_internal_notes_are_read_as_not_public(store: Store) -> None:
     rows = [m for sr in iter_spaces(store, spaces) for m in sr.messages]
     assert len(rows) == 3
     assert [m.public for m in sorted(rows, key=lambda m: m.created_at)] == [True, False, True]
+
+
+def test_progress_reports_every_space_and_stage(store: Store) -> None:
+    _two_departments(store)
+    seen: list[tuple[str, int, int | None]] = []
+    build_report(store, settings=S, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = [s for s, _, _ in seen]
+    assert stages.index("reading spaces") < stages.index("topics") < stages.index("measures")
+    reading = [(d, t) for s, d, t in seen if s == "reading spaces"]
+    assert reading[0][0] == 0 and reading[-1][0] == reading[-1][1] and reading[-1][1] is not None
+    assert reading[-1][1] >= 1
+    assert ("topics", 1, 1) in seen and seen[-1] == ("measures", 1, 1)

@@ -9,7 +9,7 @@ space. Neither grants individual-level views: those need the viewer to be the pe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +28,8 @@ from whoknows.settings import Settings
 from whoknows.store import Store
 
 DAYS_PER_MONTH = 30.44
+#: ``progress(stage, done, total)``: how far a report is (large organisations take a while).
+ReportProgress = Callable[[str, int, int | None], None]
 
 
 def build_report(
@@ -39,8 +41,14 @@ def build_report(
     performance_csv: Path | None = None,
     settings: Settings | None = None,
     topics_k: int | None = None,
+    progress: ReportProgress | None = None,
 ) -> Report:
     """Collaboration analytics of the organisation in ``store`` over the last ``months`` months of its data."""
+
+    def step(stage: str, done: int, total: int | None) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
     settings = settings or Settings()
     if not settings.analytics_enabled:
         raise AnalyticsDisabled("analytics are switched off for this organisation (WHOKNOWS_ANALYTICS_ENABLED=false)")
@@ -63,7 +71,8 @@ def build_report(
     asked: dict[int, tuple[int | None, datetime]] = {}
     texts: dict[int, str] = {}
     space_of: dict[int, int] = {}
-    for part in rowsmod.iter_spaces(store, spaces):
+    step("reading spaces", 0, len(spaces))
+    for part in rowsmod.iter_spaces(store, spaces, on_read=lambda n: step("reading spaces", n, len(spaces))):
         events.extend(events_from_space(part))
         for q in part.questions:
             if q.asker_id is None or (q.asker_id in people and not people[q.asker_id].excluded):
@@ -90,14 +99,18 @@ def build_report(
     if admin and viewer_row is not None:
         own = store.readable_space_ids(viewer_row.id)
         may_label = [space_of[q] in own for q in qids]
+    step("topics", 0, 1)
     topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k, may_label=may_label)
+    step("topics", 1, 1)
     events = with_topics(events, topics.of_question)
     report.topic_method = (
         f"TF-IDF over {len(qids)} question texts, spherical k-means into {len(topics.labels)} topics, labelled by "
         "their most distinctive words and phrases"
     )
+    step("measures", 0, 1)
     _fill(report, events, people, asked, access)
     report.topics = topic_stats(events, topics, {q: a[1] for q, a in asked.items()}, since=since)
+    step("measures", 1, 1)
     for t in report.topics:
         if t.top_person_id is not None and access.may_see_person(t.top_person_id):
             t.top_person = people[t.top_person_id].name

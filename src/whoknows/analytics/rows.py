@@ -7,7 +7,7 @@ derivation can run as a job over an export of the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -142,11 +142,19 @@ def load_space(conn: Connection, space: SpaceRow, since: datetime | None = None)
     return SpaceRows(space, questions, solutions, messages)
 
 
-def iter_spaces(store: Store, spaces: Iterable[SpaceRow], since: datetime | None = None) -> Iterator[SpaceRows]:
-    """Each space's rows, one read transaction per space."""
-    for space in spaces:
+def iter_spaces(
+    store: Store,
+    spaces: Iterable[SpaceRow],
+    since: datetime | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Iterator[SpaceRows]:
+    """The rows of each space that has questions, one read transaction per space; ``on_read(n)`` after the n-th
+    space was read (with questions or not)."""
+    for n, space in enumerate(spaces, 1):
         with store.read() as conn:
             rows = load_space(conn, space, since)
+        if on_read is not None:
+            on_read(n)
         if rows.questions:
             yield rows
 

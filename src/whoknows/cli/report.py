@@ -9,7 +9,7 @@ import typer
 
 from whoknows.cli.app import app
 from whoknows.cli.context import JsonOpt, settings
-from whoknows.cli.output import out, print_json
+from whoknows.cli.output import out, print_json, stage_progress
 
 
 @app.command()
@@ -34,7 +34,10 @@ def report(
 
     s = settings()
     store = open_store(s, create=False)
-    result = build_report(store, viewer=as_, admin=admin, months=months, performance_csv=performance, settings=s)
+    with stage_progress(enabled=not json_out) as update:
+        result = build_report(
+            store, viewer=as_, admin=admin, months=months, performance_csv=performance, settings=s, progress=update
+        )
     if html is not None:
         write_html(result, html)
     if json_out:
