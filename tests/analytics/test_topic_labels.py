@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from whoknows.analytics.topic_labels import label_topics, question_terms, stem
 from whoknows.analytics.topics import derive_topics, label_match
 
@@ -110,3 +112,19 @@ def test_a_sample_labels_large_organisations_and_small_topics_keep_their_words()
     # Only readable questions supply words, sampled or not.
     hidden = label_topics(texts, assign, 3, [True] * len(big) + [False] * len(SOC), sample=100)[0]
     assert hidden[2] == ""
+
+
+def test_tfidf_values_and_vocabulary() -> None:
+    import math
+
+    from whoknows.analytics.topics import tfidf
+
+    texts = ["invoice export invoice", "invoice refund", "export refund", "hello there", "pricing pricing pricing"]
+    x, vocab = tfidf(texts, min_df=2, max_df=0.5)
+    assert vocab == ["export", "invoice", "refund"]  # 2 of 5 texts each ("pricing": 1; "hello", "there": stop words)
+    idf = math.log(6 / 3) + 1
+    row = x[0].toarray().ravel()  # invoice x2, export x1: sublinear tf, then L2-normalised
+    want = [1 * idf, (1 + math.log(2)) * idf, 0.0]
+    norm = math.sqrt(sum(v * v for v in want))
+    assert row.tolist() == pytest.approx([v / norm for v in want])
+    assert x[3].nnz == 0 and x[4].nnz == 0

@@ -46,24 +46,30 @@ def tokens(text: str) -> list[str]:
 
 def tfidf(texts: Sequence[str], *, min_df: int = 2, max_df: float = 0.3) -> tuple[sp.csr_matrix, list[str]]:
     """L2-normalised TF-IDF rows (sublinear term frequency) over terms in at least ``min_df`` texts and at most
-    ``max_df`` of them."""
-    docs = [Counter(tokens(t)) for t in texts]
-    df: Counter[str] = Counter()
-    for d in docs:
-        df.update(d.keys())
-    n = max(1, len(docs))
-    vocab = sorted(w for w, c in df.items() if c >= min(min_df, n) and c <= max(1, max_df * n))
-    index = {w: i for i, w in enumerate(vocab)}
-    idf = np.array([math.log((1 + n) / (1 + df[w])) + 1 for w in vocab])
-    rows, cols, vals = [], [], []
-    for r, d in enumerate(docs):
-        for w, c in d.items():
-            j = index.get(w)
-            if j is not None:
-                rows.append(r)
-                cols.append(j)
-                vals.append((1 + math.log(c)) * idf[j])
-    x = sp.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float64)
+    ``max_df`` of them (columns in alphabetical order of the terms)."""
+    seen: dict[str, int] = {}  # every token, numbered in order of first use
+    ids: list[int] = []
+    lengths: list[int] = []
+    for text in texts:
+        toks = tokens(text)
+        ids.extend(seen.setdefault(w, len(seen)) for w in toks)
+        lengths.append(len(toks))
+    n_docs, n = len(texts), max(1, len(texts))
+    size = max(len(seen), 1)
+    docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    pairs, counts = np.unique(docs * size + np.asarray(ids, dtype=np.int64), return_counts=True)
+    row, term = pairs // size, pairs % size
+    df = np.bincount(term, minlength=size)
+    words = list(seen)
+    low, high = min(min_df, n), max(1, max_df * n)
+    kept = sorted((i for i in range(len(words)) if low <= df[i] <= high), key=words.__getitem__)
+    column = np.full(size, -1, dtype=np.int64)
+    column[kept] = np.arange(len(kept))
+    vocab = [words[i] for i in kept]
+    idf = np.log((1 + n) / (1 + df.astype(np.float64))) + 1
+    keep = column[term] >= 0
+    vals = (1 + np.log(counts[keep])) * idf[term[keep]]
+    x = sp.csr_matrix((vals, (row[keep], column[term[keep]])), shape=(n_docs, len(vocab)), dtype=np.float64)
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.csr_matrix(sp.diags(1.0 / norms) @ x), vocab
