@@ -81,7 +81,7 @@ class AppState:
     def warm_up(self) -> float | None:
         """Open the memory index and the expertise model and answer one question with each (the index's most
         common word), so that the first person to ask after a start does not wait for what is loaded on first use
-        (segments, per-segment lookup tables, profile postings: about half a second at 1M messages). Returns the
+        (segments, per-segment lookup tables, profile postings: about two seconds at 1M messages). Returns the
         seconds it took, or None when there was nothing to warm (no index or model yet: the first question
         reports that as usual)."""
         from whoknows.expertise import find_experts, open_model
