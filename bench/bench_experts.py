@@ -45,6 +45,7 @@ from whoknows.expertise import ExpertiseModel, build_expertise
 from whoknows.expertise.evaluation import (
     METRICS,
     JudgedQuestion,
+    answered_before,
     answered_questions,
     baseline_rankers,
     cold_start_share,
@@ -183,13 +184,18 @@ def other_cuts(store: Store, work: Path, site: str, cuts: list[float]) -> dict[s
 
 
 def rebuilt_every(
-    store: Store, work: Path, site: str, test: list[JudgedQuestion], cut: datetime, days: float, boot: int
+    store: Store,
+    work: Path,
+    site: str,
+    first: ExpertiseModel,
+    test: list[JudgedQuestion],
+    cut: datetime,
+    days: float,
+    boot: int,
 ) -> dict[str, object]:
-    """The test questions ranked by models rebuilt every ``days`` from all evidence before each rebuild (the first
-    at the cut), every ranker limited to the people who answered before the cut."""
-    first = build_expertise(store, work / f"{site}-expertise-rolling", until=cut)
-    st = first.table.stats(Filters(), first.half_life)
-    before_cut = {int(p) for p in first.table.person_ids[np.flatnonzero(st["answers"] > 0)]}
+    """The test questions ranked by models rebuilt every ``days`` from all evidence before each rebuild (``first``:
+    the model as of the cut), every ranker limited to the people who answered before the cut."""
+    before_cut = answered_before(first)
     runs: dict[str, dict[str, list[object]]] = {}
     start, rebuilds = cut, 0
     while start.timestamp() <= test[-1].time:
@@ -254,7 +260,7 @@ def bench_site(
         print(format_table(abl, "   ablation (refit without one feature group):"))
         out["ablation"] = abl
     if rebuild_days > 0:
-        out["rebuilt"] = rebuilt_every(store, work, site.name, test, cut, rebuild_days, boot)
+        out["rebuilt"] = rebuilt_every(store, work, site.name, model, test, cut, rebuild_days, boot)
     if cuts:
         out["other_cuts"] = other_cuts(store, work, site.name, cuts)
     store.close()

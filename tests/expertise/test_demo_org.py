@@ -73,7 +73,8 @@ def test_bench_rebuilt_every_scores_all_test_questions_with_fresher_models(store
     load_demo(store, DemoConfig(messages=2000), truth_path=tmp_path / "truth.json")
     cut, test = temporal_split(answered_questions(store))
     span_days = (test[-1].time - test[0].time) / 86400
-    got = rebuilt_every(store, tmp_path, "demo", test, cut, max(span_days / 3, 1.0), boot=50)
+    first = build_expertise(store, tmp_path / "expertise", until=cut)
+    got = rebuilt_every(store, tmp_path, "demo", first, test, cut, max(span_days / 3, 1.0), boot=50)
     assert isinstance(got["rebuilds"], int) and got["rebuilds"] >= 2
     table = got["table"]
     assert isinstance(table, dict) and DEFAULT in table and "graph (PageRank)" in table

@@ -22,7 +22,6 @@ from whoknows.analytics.stopwords import STOPWORDS
 from whoknows.analytics.topic_labels import is_content, label_topics, stem
 
 _WORD = re.compile(r"[a-z][a-z0-9]+")
-_STOP = STOPWORDS
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Topics:
 
 
 def tokens(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in _STOP]
+    return [w for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in STOPWORDS]
 
 
 def tfidf(texts: Sequence[str], *, min_df: int = 2, max_df: float = 0.3) -> tuple[sp.csr_matrix, list[str]]:

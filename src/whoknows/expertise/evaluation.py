@@ -102,12 +102,17 @@ def qrels(questions: Sequence[JudgedQuestion]) -> dict[str, dict[object, int]]:
     return {q.qid: {pid: g for pid, g in q.grades.items()} for q in questions}
 
 
-def cold_start_share(model: ExpertiseModel, questions: Sequence[JudgedQuestion]) -> float:
-    """Share of questions none of whose answerers answered anything in the model's history."""
+def answered_before(model: ExpertiseModel) -> set[int]:
+    """Person ids of everyone who answered anything in the model's history (the benchmark's candidates)."""
     import numpy as np
 
     st = model.table.stats(Filters(), model.half_life)
-    seen = {int(p) for p in model.table.person_ids[np.flatnonzero(st["answers"] > 0)]}
+    return {int(p) for p in model.table.person_ids[np.flatnonzero(st["answers"] > 0)]}
+
+
+def cold_start_share(model: ExpertiseModel, questions: Sequence[JudgedQuestion]) -> float:
+    """Share of questions none of whose answerers answered anything in the model's history."""
+    seen = answered_before(model)
     cold = sum(1 for q in questions if not seen & q.grades.keys())
     return cold / len(questions) if questions else 0.0
 
