@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from whoknows.access import Viewer
 from whoknows.analytics import build_report, write_html
 from whoknows.analytics.topics import agreement, derive_topics, label_match
 from whoknows.settings import Settings
@@ -52,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     store = open_store(args.db, create=False, migrate=False)
     t0 = time.perf_counter()
-    report = build_report(store, admin=True, months=args.months, settings=Settings())
+    report = build_report(store, Viewer.system(), organisation=True, months=args.months, settings=Settings())
     seconds = time.perf_counter() - t0
     out = {
         "db": args.db,

@@ -154,7 +154,7 @@ def answer_only_index(site: Site, held: Sequence[int]) -> Path:
     """Held-out threads: one document with only the accepted answer; other threads: the product's documents."""
     path = site.workdir / f"{site.name}-answer-only"
     held_set = set(held)
-    primary: dict[int, int] = {}  # held-out thread -> its question's pair id (the doc id ask() resolves)
+    primary: dict[int, int] = {}  # held-out thread -> its question's pair id (the doc id ask(, .viewer(None)) resolves)
     for qid, tid in sorted(site.thread_of_pair.items()):
         if tid in held_set:
             primary.setdefault(tid, qid)
@@ -178,7 +178,7 @@ def answer_only_index(site: Site, held: Sequence[int]) -> Path:
 # -- running ----------------------------------------------------------------------------------------------------
 def thread_rank(ids: Iterable[list[int]], site: Site, relevant: int, exclude: int | None) -> int | None:
     """1-based rank of the relevant thread among distinct threads, ``exclude`` skipped (a hit's doc ids: the
-    pair and the near-duplicates ask() folded into it)."""
+    pair and the near-duplicates ask(, .viewer(None)) folded into it)."""
     seen: set[int] = set()
     for group in ids:
         if relevant in {site.thread_of_pair.get(d) for d in group}:
@@ -200,7 +200,7 @@ def run_queries(site: Site, path: Path, queries: list[Query]) -> dict[str, list[
                 continue
             hits = index.search(text, DEPTH, NO_FILTER, mode=mode).hits
             out[mode].append(thread_rank(([h.doc_id] for h in hits), site, relevant, exclude))
-        res = memory.ask(text, k=10 + (exclude is not None))
+        res = memory.ask(text, memory.store.viewer(None), k=10 + (exclude is not None))
         groups = ([h.question_id, *h.duplicates] for h in res.solutions)
         rank = thread_rank(groups, site, relevant, exclude)
         out["ask"].append(rank if rank is not None and rank <= 10 else None)

@@ -221,7 +221,7 @@ def run(memory: MemorySearch, queries: list[tuple[str, str]], askers: list[int |
     every: list[float] = []
     for (kind, q), asker in zip(queries, askers, strict=True):
         t = time.perf_counter()
-        res = memory.ask(q, asker_id=asker, k=5)
+        res = memory.ask(q, memory.store.viewer(asker), k=5)
         ms = (time.perf_counter() - t) * 1000
         every.append(ms)
         by_kind[kind].append(ms)
@@ -242,7 +242,7 @@ def profile(memory: MemorySearch, queries: list[tuple[str, str]], askers: list[i
     prof = cProfile.Profile()
     prof.enable()
     for (_, q), asker in zip(queries, askers, strict=True):
-        memory.ask(q, asker_id=asker, k=5)
+        memory.ask(q, memory.store.viewer(asker), k=5)
     prof.disable()
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
@@ -286,10 +286,10 @@ def main() -> None:
     queries = make_queries(args.queries, args.seed)
     askers = pick_askers(store, args.queries, args.seed)
     t0 = time.perf_counter()
-    memory.ask("cold start: can we share the SOC 2 report?", k=5)
+    memory.ask("cold start: can we share the SOC 2 report?", memory.store.viewer(None), k=5)
     report["first_ask_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     for q in ("warm up pricing discount", "warm up SSO SAML Okta"):
-        memory.ask(q, k=5)
+        memory.ask(q, memory.store.viewer(None), k=5)
     report["load_before"] = round(os.getloadavg()[0], 2)
     report["latency"] = run(memory, queries, askers)
     report["load_after"] = round(os.getloadavg()[0], 2)

@@ -140,7 +140,7 @@ def ablation(
     for q in test:
         asker = q.asker_id if as_asker else None
         feats[q.qid] = model.extractor.extract(
-            q.text, Filters.of(spaces=store.readable_space_ids(asker)), asker=model.table.person_index(asker)
+            q.text, Filters.of(spaces=store.viewer(asker).spaces), asker=model.table.person_index(asker)
         )
     runs = {}
     variants: list[tuple[str, Callable[[str], bool]]] = [("default (all features)", lambda n: False)]

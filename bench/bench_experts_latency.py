@@ -66,12 +66,12 @@ def main() -> None:
         ).all()
     rng = random.Random(1)
     sample = rng.sample(rows, min(args.queries, len(rows)))
-    warm = find_experts(store, sample[0][0], asker_id=sample[0][1], model=model)
+    warm = find_experts(store, sample[0][0], store.viewer(sample[0][1]), model=model)
     print(f"example: {warm.question[:80]!r} -> {[e.name for e in warm.experts[:5]]}")
     times, empty = [], 0
     for text, asker in sample:
         t = time.perf_counter()
-        res = find_experts(store, text, asker_id=asker, model=model)
+        res = find_experts(store, text, store.viewer(asker), model=model)
         times.append((time.perf_counter() - t) * 1000)
         empty += not res.experts
     ms = np.array(times)

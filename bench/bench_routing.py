@@ -83,7 +83,7 @@ def simulate(
     ttfa: list[float] = []
     for q in test:
         now = datetime.fromtimestamp(q.time, UTC)
-        ranked = find_experts(store, q.text, asker_id=q.asker_id, k=30, path=model_path).experts
+        ranked = find_experts(store, q.text, store.viewer(q.asker_id), k=30, path=model_path).experts
         cands = []
         for e in ranked:
             open_until[e.person_id] = [t for t in open_until[e.person_id] if t > now]

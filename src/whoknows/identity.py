@@ -21,12 +21,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
+from whoknows.access import Viewer
 from whoknows.errors import InputError, NotFoundError
 from whoknows.model import AliasKind, Person, normalize_alias
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
 
 P, PA, PM, M, SM = schema.people, schema.person_aliases, schema.person_merges, schema.messages, schema.space_members
+D = schema.directory
 
 
 @dataclass
@@ -40,7 +42,7 @@ class MappingResult:
 
 def explain(store: Store, ref: str) -> dict[str, Any]:
     """Who a person is, built from which source identities, each with the rule that linked it."""
-    person = store.find_person(ref)
+    person = store.find_person(ref, Viewer.system())
     with store.read() as conn:
         aliases = conn.execute(
             select(PA.c.kind, PA.c.value, PA.c.identity, PA.c.rule, PA.c.source)
@@ -75,8 +77,8 @@ def explain(store: Store, ref: str) -> dict[str, Any]:
 
 def merge(store: Store, survivor_ref: str, other_ref: str, *, rule: str = "manual merge") -> int:
     """Merge person ``other_ref`` into ``survivor_ref``; returns the merge id (for :func:`unmerge`)."""
-    survivor = store.find_person(survivor_ref)
-    other = store.find_person(other_ref)
+    survivor = store.find_person(survivor_ref, Viewer.system())
+    other = store.find_person(other_ref, Viewer.system())
     if survivor.id == other.id:
         raise InputError(f"{survivor_ref!r} and {other_ref!r} are the same person (#{survivor.id})", code="person.same")
     assert survivor.id is not None and other.id is not None
@@ -97,6 +99,9 @@ def _merge(conn: Connection, survivor: int, other: int, rule: str) -> int:
     mine = set(conn.execute(select(SM.c.space_id).where(SM.c.person_id == survivor)).scalars())
     moved["memberships"] = sorted(theirs - mine)
     moved["memberships_shared"] = sorted(theirs & mine)
+    # A directory listing belongs to one source record, so the two people never share one.
+    moved["listings"] = sorted(conn.execute(select(D.c.identity).where(D.c.person_id == other)).scalars())
+    conn.execute(update(D).where(D.c.person_id == other).values(person_id=survivor))
     conn.execute(update(PA).where(PA.c.person_id == other).values(person_id=survivor))
     conn.execute(update(M).where(M.c.author_id == other).values(author_id=survivor))
     conn.execute(update(PM).where(PM.c.survivor_id == other).values(survivor_id=survivor))
@@ -164,6 +169,10 @@ def _undo_manual(conn: Connection, m: Any) -> int:
         )
     for space_id in moved.get("memberships_shared") or []:
         conn.execute(insert(SM).values(space_id=space_id, person_id=pid))
+    if moved.get("listings"):
+        conn.execute(
+            update(D).where(D.c.person_id == survivor, D.c.identity.in_(moved["listings"])).values(person_id=pid)
+        )
     if not moved.get("survivor_opted_out", False):
         conn.execute(update(P).where(P.c.id == survivor).values(opted_out=False))
     return pid
@@ -181,6 +190,7 @@ def _undo_identity(conn: Connection, m: Any) -> int:
         raise InputError(f"cannot undo: identity {ident} already belongs to person #{clash}", code="merge.conflict")
     pid = int(conn.execute(insert(P).values(**values).returning(P.c.id)).scalar_one())
     conn.execute(update(PA).where(PA.c.person_id == survivor, PA.c.identity == ident).values(person_id=pid))
+    conn.execute(update(D).where(D.c.person_id == survivor, D.c.identity == ident).values(person_id=pid))
     conn.execute(
         update(M)
         .where(M.c.author_id == survivor, M.c.source == source, M.c.author_ref == external_id)
@@ -271,7 +281,7 @@ def _find(store: Store, ref: str) -> Person:
         if pid is None:
             raise NotFoundError(f"no person has the alias {ref!r}", code="person.not_found")
         return store.get_person(int(pid))
-    return store.find_person(ref)
+    return store.find_person(ref, Viewer.system())
 
 
 def set_opt_out(store: Store, ref: str, opted_out: bool = True) -> dict[str, Any]:

@@ -78,6 +78,9 @@ class Person:
     is_bot: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+    #: The source lists this person as a member of the organisation (a workspace's user list, a staff list),
+    #: not just as someone seen in a conversation: anyone signed in may look them up.
+    listed: bool = False
 
 
 @dataclass(slots=True)

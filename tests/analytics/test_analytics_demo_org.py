@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from whoknows.access import Viewer
 from whoknows.analytics import build_report, write_html
 from whoknows.analytics.report import Report
 from whoknows.analytics.topics import agreement, derive_topics
@@ -30,7 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, dict
 
 @pytest.fixture(scope="module")
 def report(demo: tuple[Store, dict[str, object]]) -> Report:
-    return build_report(demo[0], admin=True, settings=Settings())
+    return build_report(demo[0], Viewer.system(), organisation=True, settings=Settings())
 
 
 def test_planted_silo_is_a_silo(report: Report, demo: tuple[Store, dict[str, object]]) -> None:
@@ -68,7 +69,7 @@ def test_topics_match_the_planted_topics(demo: tuple[Store, dict[str, object]]) 
 def test_differencing_cannot_reveal_a_small_group(demo: tuple[Store, dict[str, object]]) -> None:
     store = demo[0]
     min_group = 16  # Partner Alliances, Legal ... have fewer active people
-    report = build_report(store, admin=True, settings=Settings(analytics_min_group=min_group))
+    report = build_report(store, Viewer.system(), organisation=True, settings=Settings(analytics_min_group=min_group))
     hidden = [g for g in report.departments if g.suppressed]
     assert hidden and "Partner Alliances" in {g.name for g in hidden}
     # What "organisation − shown departments" reveals covers at least the minimum group.
@@ -86,9 +87,12 @@ def test_differencing_cannot_reveal_a_small_group(demo: tuple[Store, dict[str, o
 
 def test_viewer_only_gets_readable_spaces(demo: tuple[Store, dict[str, object]], tmp_path: Path) -> None:
     store = demo[0]
-    public = build_report(store, settings=Settings())
+    public = build_report(store, store.viewer(None), settings=Settings())
     assert not public.scope.all_spaces
-    assert public.totals["help_events"] < build_report(store, admin=True, settings=Settings()).totals["help_events"]
+    assert (
+        public.totals["help_events"]
+        < build_report(store, Viewer.system(), organisation=True, settings=Settings()).totals["help_events"]
+    )
     assert "Partner Alliances" not in {s.group for s in public.silos if s.external_share > 0.5}
     out = write_html(public, tmp_path / "r.html")
     assert out.read_text().startswith("<!doctype html>")

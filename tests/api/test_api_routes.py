@@ -63,17 +63,20 @@ def test_route_inbox_answer_accept_and_other_peoples_ids(api: Api) -> None:
     assert set(inbox) == {"items", "next_cursor"}
     assert inbox["items"][0]["assignment_id"] == assignment
     assert {"assignment_id", "question_id", "question", "asker", "reasons", "due_at"} <= set(inbox["items"][0])
-    # Someone else's assignment and question: refused by the core, nothing changes.
+    # Someone else's assignment and question: refused by the core, nothing changes, and the answer is exactly
+    # the one for an id that does not exist (a 403 would tell that it exists).
+    missing = error_of(api.client.post("/api/v1/assignments/999999/answer", json={"text": "x"}, headers=expert), 404)
     for who in ("ida", "una"):
         r = api.client.post(f"/api/v1/assignments/{assignment}/answer", json={"text": "mine!"}, headers=api.auth(who))
-        error_of(r, 403, "routing.not_yours")
+        theirs = error_of(r, 404, "routing.assignment_not_found")
+        assert theirs == {**missing, "message": missing["message"].replace("999999", str(assignment))}
     error_of(api.client.post("/api/v1/assignments/999999/decline", json={}, headers=expert), 404)
     r = api.client.post(f"/api/v1/assignments/{assignment}/answer", json={"text": "Use the signed BAA template."},
                         headers=expert)  # fmt: skip
     assert r.status_code == 200, r.text
     assert {"answer_id", "question_id", "message_id"} <= set(r.json())
-    error_of(api.client.post(f"/api/v1/questions/{routed['question_id']}/accept", json={}, headers=expert), 403,
-             "routing.not_asker")  # fmt: skip
+    error_of(api.client.post(f"/api/v1/questions/{routed['question_id']}/accept", json={}, headers=expert), 404,
+             "routing.question_not_found")  # fmt: skip
     r = api.client.post(
         f"/api/v1/questions/{routed['question_id']}/accept", json={"rating": 5}, headers=api.auth("una")
     )

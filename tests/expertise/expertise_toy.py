@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from whoknows.access import Viewer
 from whoknows.ingest import ingest
 from whoknows.model import Alias, AliasKind, Batch, Message, MessageKind, Person, Space, SpaceKind, Thread, Visibility
 from whoknows.store import Store
@@ -134,6 +135,6 @@ def load_toy(store: Store) -> None:
 
 
 def pid(store: Store, name: str) -> int:
-    person = store.find_person(f"{name}@toy.example")
+    person = store.find_person(f"{name}@toy.example", Viewer.system())
     assert person.id is not None
     return person.id

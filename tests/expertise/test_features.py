@@ -17,7 +17,7 @@ def _features(store: Store, model: ExpertiseModel, asker: str | None) -> dict[st
     table = model.table
     asker_id = pid(store, asker) if asker else None
     qf = model.extractor.extract(
-        Q, Filters.of(spaces=store.readable_space_ids(asker_id)), asker=table.person_index(asker_id)
+        Q, Filters.of(spaces=store.viewer(asker_id).spaces), asker=table.person_index(asker_id)
     )
     out = {}
     for i, c in enumerate(qf.cand.tolist()):

@@ -23,7 +23,7 @@ from whoknows.store import Store, schema
 
 def test_experts_carry_evidence_with_reasons(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
-    res = find_experts(store, "How do I set up a kubernetes ingress with TLS?", model=model, k=3)
+    res = find_experts(store, "How do I set up a kubernetes ingress with TLS?", store.viewer(None), model=model, k=3)
     assert res.reason is None and res.experts
     top = res.experts[0]
     assert top.name == "Alice" and top.rank == 1
@@ -36,24 +36,26 @@ def test_experts_carry_evidence_with_reasons(toy: tuple[Store, ExpertiseModel]) 
 def test_private_canary_only_for_members(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
     q = "zebracanary protocol documentation"
-    outsider = find_experts(store, q, asker_id=pid(store, "frank"), model=model)
+    outsider = find_experts(store, q, store.viewer(pid(store, "frank")), model=model)
     assert outsider.experts == [] and outsider.reason
     assert "zebracanary" not in json.dumps(outsider.as_dict()).replace(q, "")
-    member = find_experts(store, q, asker_id=pid(store, "gina"), model=model)
+    member = find_experts(store, q, store.viewer(pid(store, "gina")), model=model)
     assert [e.name for e in member.experts] == ["Dave"]
     assert "zebracanary" in member.experts[0].evidence[0].snippet
-    anywhere = find_experts(store, "kubernetes ingress", asker_id=pid(store, "frank"), model=model)
+    anywhere = find_experts(store, "kubernetes ingress", store.viewer(pid(store, "frank")), model=model)
     spaces = {e.space_id for x in anywhere.experts for e in x.evidence}
-    assert spaces <= store.readable_space_ids(pid(store, "frank"))
+    assert spaces <= store.viewer(pid(store, "frank")).spaces
 
 
 def test_opted_out_never_appear(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
-    res = find_experts(store, "kubernetes pods restarting liveness probe secrets etcd", model=model, k=20)
+    res = find_experts(
+        store, "kubernetes pods restarting liveness probe secrets etcd", store.viewer(None), model=model, k=20
+    )
     assert "Olga" not in [e.name for e in res.experts]
     with store.write() as conn:  # opting out after the build takes effect at once
         conn.execute(update(schema.people).where(schema.people.c.id == pid(store, "alice")).values(opted_out=True))
-    res = find_experts(store, "kubernetes pods restarting liveness probe", model=model, k=20)
+    res = find_experts(store, "kubernetes pods restarting liveness probe", store.viewer(None), model=model, k=20)
     assert "Alice" not in [e.name for e in res.experts]
 
 
@@ -64,22 +66,25 @@ def test_erased_person_disappears_immediately(toy: tuple[Store, ExpertiseModel])
         conn.execute(delete(schema.person_aliases).where(schema.person_aliases.c.person_id == alice))
         conn.execute(delete(schema.messages).where(schema.messages.c.author_id == alice))
         conn.execute(delete(schema.people).where(schema.people.c.id == alice))
-    res = find_experts(store, "kubernetes ingress TLS", model=model)
+    res = find_experts(store, "kubernetes ingress TLS", store.viewer(None), model=model)
     assert "Alice" not in [e.name for e in res.experts]
     assert all(e.evidence for e in res.experts)
 
 
 def test_no_evidence_gives_empty_result_with_reason(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
-    res = find_experts(store, "quantum chromodynamics lattice gauge", model=model)
+    res = find_experts(store, "quantum chromodynamics lattice gauge", store.viewer(None), model=model)
     assert res.experts == [] and res.reason and "no one" in res.reason
-    assert find_experts(store, "   ", model=model).reason == "the question is empty"
-    assert find_experts(store, "the and of", model=model).reason == "the question has no searchable words"
+    assert find_experts(store, "   ", store.viewer(None), model=model).reason == "the question is empty"
+    assert (
+        find_experts(store, "the and of", store.viewer(None), model=model).reason
+        == "the question has no searchable words"
+    )
 
 
 def test_single_message_people_do_not_dominate(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
-    res = find_experts(store, "kubernetes ingress tls", model=model)
+    res = find_experts(store, "kubernetes ingress tls", store.viewer(None), model=model)
     order = [e.name for e in res.experts]
     assert order.index("Alice") < order.index("Eve") if "Eve" in order else order[0] == "Alice"
 
@@ -105,9 +110,11 @@ def test_merged_away_person_disappears_and_the_survivor_inherits(
 
     store, model = toy
     merge(store, "bob@toy.example", "alice@toy.example")
-    stale = find_experts(store, "kubernetes ingress TLS", model=model)  # the model still knows alice's id
+    stale = find_experts(
+        store, "kubernetes ingress TLS", store.viewer(None), model=model
+    )  # the model still knows alice's id
     assert "Alice" not in [e.name for e in stale.experts]
     rebuilt = build_expertise(store, tmp_path / "rebuilt")
-    res = find_experts(store, "kubernetes ingress TLS", model=rebuilt)
+    res = find_experts(store, "kubernetes ingress TLS", store.viewer(None), model=rebuilt)
     assert "Alice" not in [e.name for e in res.experts]
     assert "Bob" in [e.name for e in res.experts]  # alice's kubernetes answers now count for bob

@@ -50,7 +50,7 @@ def test_profile_postings_match_message_postings(demo: tuple[Store, ExpertiseMod
     store, model = demo
     ex = model.extractor
     for reader in _readers(store):
-        spaces = frozenset(store.readable_space_ids(reader))
+        spaces = frozenset(store.viewer(reader).spaces)
         for q in QUESTIONS:
             fast = ex.profile_scores(q, Filters(spaces=spaces))
             # The same question with a time cut after every message takes the message-postings path.
@@ -65,7 +65,7 @@ def test_profile_postings_hold_only_readable_answers(demo: tuple[Store, Expertis
     t = model.table
     seg = model.index.segments[0]
     term = max(seg.term_index, key=lambda w: seg.df(seg.term_index[w]))
-    readable = frozenset(store.readable_space_ids(None))
+    readable = frozenset(store.viewer(None).spaces)
     got = ex._profile_tf([term], readable)[0]
     # Reference: sum the term's frequency over public answers, message by message.
     want = np.zeros(t.n_people)
@@ -78,7 +78,7 @@ def test_profile_postings_hold_only_readable_answers(demo: tuple[Store, Expertis
 def test_best_messages_for_several_people_at_once(demo: tuple[Store, ExpertiseModel]) -> None:
     store, model = demo
     ex = model.extractor
-    filters = Filters(spaces=frozenset(store.readable_space_ids(None)))
+    filters = Filters(spaces=frozenset(store.viewer(None).spaces))
     q = QUESTIONS[0]
     people = np.flatnonzero(ex.profile_scores(q, filters) > 0)[:5].tolist()
     assert people

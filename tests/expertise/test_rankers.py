@@ -19,7 +19,7 @@ Q = "kubernetes ingress TLS configuration"
 
 
 def names(store: Store, ranker: Ranker, query: str = Q, k: int = 10) -> list[str]:
-    public = Filters.of(spaces=store.readable_space_ids(None))
+    public = Filters.of(spaces=store.viewer(None).spaces)
     return [store.get_person(s.doc_id).name.lower() for s in ranker.rank(query, k, public)]
 
 

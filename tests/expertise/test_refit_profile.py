@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from expertise_toy import pid
 
+from whoknows.errors import NotFoundError
 from whoknows.expertise import ExpertiseModel, Outcome, profile, refit
 from whoknows.store import Store
 
@@ -31,7 +33,7 @@ def test_refit_moves_weights_towards_the_outcomes(toy: tuple[Store, ExpertiseMod
 
 def test_profile_has_topics_with_evidence(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
-    p = profile(store, "alice@toy.example", model=model)
+    p = profile(store, "alice@toy.example", store.viewer(None), model=model)
     terms = [t.term for t in p.topics]
     assert "kubernet" in terms[:3]
     assert p.topics[0].evidence and p.topics[0].evidence[0].url
@@ -41,8 +43,14 @@ def test_profile_has_topics_with_evidence(toy: tuple[Store, ExpertiseModel]) -> 
 
 def test_profile_respects_viewer_and_opt_out(toy: tuple[Store, ExpertiseModel]) -> None:
     store, model = toy
-    assert profile(store, "dave@toy.example", model=model).topics == []  # only private contributions
-    own = profile(store, "dave@toy.example", viewer_id=pid(store, "dave"), model=model)
+    # Dave wrote only in a private space and no directory lists him: to anyone outside it he does not exist.
+    with pytest.raises(NotFoundError) as hidden:
+        profile(store, "dave@toy.example", store.viewer(None), model=model)
+    with pytest.raises(NotFoundError) as unknown:
+        profile(store, "nobody@toy.example", store.viewer(None), model=model)
+    assert hidden.value.code == unknown.value.code == "person.not_found"
+    assert hidden.value.message == unknown.value.message.replace("nobody@", "dave@")
+    own = profile(store, "dave@toy.example", store.viewer(pid(store, "dave")), model=model)
     assert "zebracanari" in [t.term for t in own.topics] or "zebracanary" in [t.term for t in own.topics]
-    olga = profile(store, "olga@toy.example", model=model)
+    olga = profile(store, "olga@toy.example", store.viewer(None), model=model)
     assert olga.topics == [] and olga.reason and "opted out" in olga.reason

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from whoknows.access import Viewer
 from whoknows.errors import InputError, NotFoundError
 from whoknows.identity import apply_mapping, explain, merge, suggest, unmerge
 from whoknows.ingest import ingest
@@ -85,7 +86,7 @@ def test_email_match_merges_with_a_recorded_rule(store: Store) -> None:
     ingest(store, "slack", "slack:T1", [slack_batch()])
     ingest(store, "email", "email:legal", [mail_batch()])
     assert store.counts()["people"] == 3  # Ann merged by e-mail; the two Raj Patels are not merged by name
-    ann = store.find_person("ann@acme.example")
+    ann = store.find_person("ann@acme.example", Viewer.system())
     assert authors(store)["<m2>"] == ann.id == authors(store)["C1/2"]
     info = explain(store, "ann@acme.example")
     rules = {i["identity"]: i["rule"] for i in info["identities"]}
@@ -105,12 +106,12 @@ def test_undo_an_import_time_merge(store: Store) -> None:
     merge_id = explain(store, "ann@acme.example")["merges"][0]["id"]
     new_id = unmerge(store, merge_id)
     assert store.counts()["people"] == 4
-    ann = store.find_person("ann@acme.example")
+    ann = store.find_person("ann@acme.example", Viewer.system())
     assert ann.id != new_id
     assert authors(store)["<m2>"] == new_id and authors(store)["C1/2"] == ann.id
     legal_box = next(s["id"] for s in store.status().spaces if s["name"] == "legal@")
-    assert legal_box in store.readable_space_ids(new_id)
-    assert legal_box not in store.readable_space_ids(ann.id)
+    assert legal_box in store.viewer(new_id).spaces
+    assert legal_box not in store.viewer(ann.id).spaces
     with pytest.raises(InputError):
         unmerge(store, merge_id)
     # The split identity keeps resolving to its own person on re-import.
@@ -122,23 +123,23 @@ def test_manual_merge_and_unmerge_restore_everything(store: Store) -> None:
     ingest(store, "slack", "slack:T1", [slack_batch()])
     ingest(store, "email", "email:legal", [mail_batch()])
     with pytest.raises(NotFoundError) as exc:
-        store.find_person("Raj Patel")
+        store.find_person("Raj Patel", Viewer.system())
     assert exc.value.code == "person.ambiguous"
-    raj_mail = store.find_person("raj.p@acme.example")
+    raj_mail = store.find_person("raj.p@acme.example", Viewer.system())
     with store.read() as conn:
         raj_slack = conn.execute(
             select(schema.person_aliases.c.person_id).where(schema.person_aliases.c.value == "T1:U2")
         ).scalar_one()
     before_authors = authors(store)
-    before_spaces = (store.readable_space_ids(raj_slack), store.readable_space_ids(raj_mail.id))
+    before_spaces = (store.viewer(raj_slack).spaces, store.viewer(raj_mail.id).spaces)
     merge_id = merge(store, f"#{raj_slack}", "raj.p@acme.example")
     assert store.counts()["people"] == 2
     assert authors(store)["<m1>"] == raj_slack
-    assert store.find_person("raj.p@acme.example").id == raj_slack
+    assert store.find_person("raj.p@acme.example", Viewer.system()).id == raj_slack
     back = unmerge(store, merge_id)
     assert back == raj_mail.id
     assert authors(store) == before_authors
-    assert (store.readable_space_ids(raj_slack), store.readable_space_ids(back)) == before_spaces
+    assert (store.viewer(raj_slack).spaces, store.viewer(back).spaces) == before_spaces
     with pytest.raises(InputError):
         merge(store, "raj.p@acme.example", f"#{raj_mail.id}")
 
@@ -163,7 +164,7 @@ def test_mapping_file(store: Store, tmp_path: Path) -> None:
     assert len(result.errors) == 2
     assert "identities.csv, line 4" in result.errors[0] and "nobody@nowhere.example" in result.errors[0]
     assert "identities.csv, line 5" in result.errors[1] and "kind:value" in result.errors[1]
-    assert store.find_person("raj.p@acme.example").id == raj_slack
+    assert store.find_person("raj.p@acme.example", Viewer.system()).id == raj_slack
     info = explain(store, f"#{raj_slack}")
     assert any(m["rule"] == "mapping file identities.csv, line 2" for m in info["merges"])
     # The attached alias makes a later Stack Exchange import resolve to Ann.

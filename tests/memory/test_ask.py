@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
+from whoknows.access import Viewer
 from whoknows.demo import DemoConfig, load_demo
 from whoknows.derive import refresh_after_import, reindex
 from whoknows.errors import InputError
@@ -66,7 +67,7 @@ def canary_batch(secret: str) -> Batch:
 
 def test_solutions_come_with_citations(org: tuple[Store, Path]) -> None:
     store, data = org
-    result = ask(store, data, "can we sign a BAA with a healthcare customer for HIPAA?")
+    result = ask(store, data, "can we sign a BAA with a healthcare customer for HIPAA?", store.viewer(None))
     assert result.solutions, result
     top = result.solutions[0]
     assert "BAA" in top.solution and top.solved_by is not None and top.solved_by.name
@@ -75,7 +76,8 @@ def test_solutions_come_with_citations(org: tuple[Store, Path]) -> None:
     # Near-identical answers are folded, so the results say different things.
     texts = [h.solution for h in result.solutions]
     assert len(set(texts)) == len(texts)
-    assert result.took_ms >= 0 and not result.warnings
+    assert result.took_ms is None and not result.warnings  # timings only for admins and the system
+    assert ask(store, data, "BAA HIPAA", Viewer.system()).took_ms is not None
 
 
 def test_private_answers_only_for_members(org: tuple[Store, Path]) -> None:
@@ -83,13 +85,13 @@ def test_private_answers_only_for_members(org: tuple[Store, Path]) -> None:
     ingest(store, "test", SRC, [canary_batch("CANARY-93F1")])
     import_id = store.status().imports[0]["id"]
     refresh_after_import(store, data, import_id)
-    inside = store.find_person("Ida Inside").id
-    outside = store.find_person("Una Outside").id
+    inside = store.find_person("Ida Inside", Viewer.system()).id
+    outside = store.find_person("Una Outside", Viewer.system()).id
     question = "walrus discount code for Zanzibar Freight"
-    as_member = ask(store, data, question, asker_id=inside)
+    as_member = ask(store, data, question, store.viewer(inside))
     assert any("CANARY-93F1" in (h.solution or "") for h in as_member.solutions)
     for asker in (outside, None):
-        result = ask(store, data, question, asker_id=asker)
+        result = ask(store, data, question, store.viewer(asker))
         dump = repr([result.as_dict()["solutions"], result.as_dict()["similar"]])
         assert "CANARY-93F1" not in dump and "walrus" not in dump.lower()
 
@@ -102,25 +104,25 @@ def test_index_follows_imports_and_erasure(org: tuple[Store, Path]) -> None:
     refresh_after_import(store, data, store.status().imports[0]["id"])
     search = MemorySearch(store, index_path(data))
     assert not search.warnings
-    member = store.find_person("Ole Inside").id
-    assert search.ask("walrus discount code", asker_id=member).solutions
+    member = store.find_person("Ole Inside", Viewer.system()).id
+    assert search.ask("walrus discount code", store.viewer(member)).solutions
     # A message erased from the store disappears from results at once, even before the index is updated.
     with store.write() as conn:
         conn.execute(
             delete(schema.messages).where(schema.messages.c.source == SRC, schema.messages.c.external_id == "q1")
         )
     assert not any(
-        "CANARY" in (h.solution or "") for h in search.ask("walrus discount code", asker_id=member).solutions
+        "CANARY" in (h.solution or "") for h in search.ask("walrus discount code", store.viewer(member)).solutions
     )
 
 
 def test_opted_out_solver_is_not_named(org: tuple[Store, Path]) -> None:
     store, data = org
-    first = ask(store, data, "what discount can I give without approval?").solutions[0]
+    first = ask(store, data, "what discount can I give without approval?", store.viewer(None)).solutions[0]
     assert first.solved_by is not None and first.solved_by.id is not None
     with store.write() as conn:
         conn.execute(update(schema.people).where(schema.people.c.id == first.solved_by.id).values(opted_out=True))
-    again = ask(store, data, "what discount can I give without approval?")
+    again = ask(store, data, "what discount can I give without approval?", store.viewer(None))
     named = [h.solved_by.id for h in again.solutions if h.solved_by]
     assert first.solved_by.id not in named
     assert any(h.solved_by and h.solved_by.name == "a colleague (opted out)" for h in again.solutions)
@@ -128,19 +130,19 @@ def test_opted_out_solver_is_not_named(org: tuple[Store, Path]) -> None:
 
 def test_bad_questions(org: tuple[Store, Path]) -> None:
     store, data = org
-    assert ask(store, data, "").reason == "empty question"
-    assert "no searchable words" in (ask(store, data, "the of and to").reason or "")
-    assert ask(store, data, "折扣审批流程是什么？").solutions == []  # another script: no crash
+    assert ask(store, data, "", store.viewer(None)).reason == "empty question"
+    assert "no searchable words" in (ask(store, data, "the of and to", store.viewer(None)).reason or "")
+    assert ask(store, data, "折扣审批流程是什么？", store.viewer(None)).solutions == []  # another script: no crash
     long = "discount approval " * 5000  # 90 KB
-    assert ask(store, data, long).reason is None
+    assert ask(store, data, long, store.viewer(None)).reason is None
     with pytest.raises(InputError) as exc:
-        ask(store, data, "x" * 100_001)
+        ask(store, data, "x" * 100_001, store.viewer(None))
     assert exc.value.code == "ask.too_long"
 
 
 def test_missing_index_is_reported(store: Store, tmp_path: Path) -> None:
     with pytest.raises(SearchIndexError) as exc:
-        ask(store, tmp_path, "anything")
+        ask(store, tmp_path, "anything", store.viewer(None))
     assert exc.value.code == "index.missing" and "whoknows reindex" in exc.value.message
 
 

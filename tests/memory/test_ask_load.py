@@ -216,8 +216,8 @@ def test_two_phase_load_matches_loading_everything(org: tuple[Store, MemorySearc
     for i, question in enumerate(questions(160, 1)):
         asker = askers[i % len(askers)]
         k = (5, 5, 3, 1, 8)[i % 5]
-        readable = store.readable_space_ids(asker)
-        got = search.ask(question, asker_id=asker, k=k, readable=readable)
+        readable = store.viewer(asker).spaces
+        got = search.ask(question, store.viewer(asker), k=k)
         if got.reason and "searchable" in got.reason:
             continue
         want = reference_ask(search, question, readable, k)
@@ -245,8 +245,8 @@ def test_a_row_changing_between_the_two_reads_reloads(
 ) -> None:
     store, search = org
     question = "can we sign a BAA with a healthcare customer for HIPAA?"
-    readable = store.readable_space_ids(None)
-    first = search.ask(question, readable=readable).solutions[0]
+    readable = store.viewer(None).spaces
+    first = search.ask(question, store.viewer(None)).solutions[0]
     real = ask_module._complete
     calls: list[int] = []
 
@@ -260,7 +260,7 @@ def test_a_row_changing_between_the_two_reads_reloads(
         return real(conn, shown, light)
 
     monkeypatch.setattr(ask_module, "_complete", erase_then_complete)
-    got = search.ask(question, readable=readable)
+    got = search.ask(question, store.viewer(None))
     assert len(calls) == 2
     assert first.question_id not in [h.question_id for h in got.solutions]
     want = reference_ask(search, question, readable, 5)

@@ -70,5 +70,5 @@ def test_concurrent_refreshes_all_land(tmp_path: Path) -> None:
     assert state["pending"] == [] and state["through"] == max(ids) > first.import_id
     memory = MemorySearch(store, index_path(tmp_path))
     for word in WORDS:
-        found = memory.ask(f"{word} gateway timeout").solutions
+        found = memory.ask(f"{word} gateway timeout", store.viewer(None)).solutions
         assert found and word in str(found[0].solution), word

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 
 from whoknows.memory.ask import ask
 from whoknows.routing import accept, answer, ask_or_route, decline, forward, inbox, run_once, set_prefs
-from whoknows.routing.errors import RoutingError, RoutingForbidden, RoutingNotFound, RoutingStateError
+from whoknows.routing.errors import RoutingError, RoutingNotFound, RoutingStateError
 from whoknows.store import schema
 
 QUESTION = "can we sign a BAA for HIPAA?"
@@ -28,7 +28,9 @@ def test_full_loop(org: Org, smtp_server: Mailbox) -> None:
     mails = smtp_server.wait(2)
     assert len(mails) == 2 and all("Can you help?" in m["Subject"] for m in mails)
     first = result.asked[0]
-    assert [i["assignment_id"] for i in inbox(org.store, first["person_id"])] == [first["assignment_id"]]
+    assert [i["assignment_id"] for i in inbox(org.store, org.store.viewer(first["person_id"]))] == [
+        first["assignment_id"]
+    ]
     text = "Yes: Legal signs our standard BAA template within 2 days; ask in #legal-ops and attach the DPA."
     done = answer(org.store, org.data_dir, first["assignment_id"], text, first["person_id"], now=MONDAY_NOON)
     assert done["closed"] == [result.asked[1]["assignment_id"]]  # the other request is closed, not escalated
@@ -38,17 +40,21 @@ def test_full_loop(org: Org, smtp_server: Mailbox) -> None:
     with org.store.read() as conn:
         msg = conn.execute(select(schema.messages).where(schema.messages.c.id == done["message_id"])).one()
     assert msg.author_id == first["person_id"]
-    assert msg.space_id in org.store.readable_space_ids(5)
-    assert msg.space_id in org.store.readable_space_ids(first["person_id"])
-    assert msg.space_id not in org.store.readable_space_ids(None)
-    hits = ask(org.store, org.data_dir, QUESTION, asker_id=5, k=20).solutions
+    assert msg.space_id in org.store.viewer(5).spaces
+    assert msg.space_id in org.store.viewer(first["person_id"]).spaces
+    assert msg.space_id not in org.store.viewer(None).spaces
+    hits = ask(org.store, org.data_dir, QUESTION, org.store.viewer(5), k=20).solutions
     assert any(h.solution_id == done["message_id"] for h in hits)
     assert hits[0].solved_by is not None
     # the asker is told (second worker round sends the answer mail), then accepts: the model learns
     run_once(org.store, org.settings, org.data_dir, now=MONDAY_NOON)
     assert any("answered" in m["Subject"] for m in smtp_server.wait(3))
-    with pytest.raises(RoutingForbidden):
+    with pytest.raises(RoutingNotFound) as theirs:  # not the asker: the question does not exist for them
         accept(org.store, org.data_dir, result.question_id, first["person_id"])
+    with pytest.raises(RoutingNotFound) as none:
+        accept(org.store, org.data_dir, 10**9, first["person_id"])
+    assert theirs.value.code == none.value.code
+    assert theirs.value.message == none.value.message.replace(str(10**9), str(result.question_id))
     acc = accept(org.store, org.data_dir, result.question_id, 5, rating=5)
     assert acc["outcomes_applied"] >= 1
     with org.store.read() as conn:
@@ -78,8 +84,12 @@ def test_unknown_asker_and_empty_question(org: Org) -> None:
 def test_decline_learns_and_escalates_forward_creates_assignment(org: Org) -> None:
     r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
     a = r.asked[0]
-    with pytest.raises(RoutingForbidden):
+    with pytest.raises(RoutingNotFound) as theirs:  # someone else's assignment answers as a missing one
         decline(org.store, org.data_dir, a["assignment_id"], 5)
+    with pytest.raises(RoutingNotFound) as none:
+        decline(org.store, org.data_dir, 10**9, 5)
+    assert theirs.value.code == none.value.code == "routing.assignment_not_found"
+    assert theirs.value.message == none.value.message.replace(str(10**9), str(a["assignment_id"]))
     d = decline(org.store, org.data_dir, a["assignment_id"], a["person_id"], settings=org.settings, now=MONDAY_NOON)
     assert d["learned"] and d["outcomes_applied"] == 1 and len(d["next"]) == 1
     nxt = next(x for x in d["assignments"] if x["state"] == "notified")
@@ -111,7 +121,7 @@ def test_expert_who_left_is_replaced(org: Org) -> None:
         conn.execute(delete(schema.people).where(schema.people.c.id == gone))
     stats = run_once(org.store, org.settings, org.data_dir, now=MONDAY_NOON, learn=False)
     assert stats.escalated == 1
-    assert inbox(org.store, gone) == []
+    assert inbox(org.store, org.store.viewer(gone)) == []
 
 
 def test_preferences_are_respected(org: Org) -> None:

@@ -26,6 +26,7 @@ from leakorg import (
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from whoknows.access import Viewer
 from whoknows.analytics import build_report, write_html
 from whoknows.api.accounts import account_of, issue_token
 from whoknows.api.app import create_app
@@ -87,29 +88,29 @@ def test_core_surfaces(org: LeakOrg) -> None:
     for v in viewers(org):
         vid = org.ids[v] if v else None
         for space, q in queries(org).items():
-            result = warm.ask(q, asker_id=vid, k=10).as_dict()
+            result = warm.ask(q, org.store.viewer(vid), k=10).as_dict()
             seen = tally.check(org, "ask", v, result)
             carry(carried, org, "ask", v, seen)
             base = space.split("-")[0]
             if base == space:  # every member finds the question, answer and open question of their space
                 missing = expected(org, v, space) - seen
                 tally.misses += [f"ask {q!r} as {v}: {sorted(missing)}"] if missing else []
-            once = ask(org.store, org.data_dir, q, asker_id=vid).as_dict()
+            once = ask(org.store, org.data_dir, q, org.store.viewer(vid)).as_dict()
             tally.check(org, "ask (one-shot)", v, once)
-            experts = find_experts(org.store, q, asker_id=vid, k=10, path=epath).as_dict()
+            experts = find_experts(org.store, q, org.store.viewer(vid), k=10, path=epath).as_dict()
             carry(carried, org, "find_experts", v, tally.check(org, "find_experts", v, experts))
         # Profiles of everybody (the person's own name is the page's subject: people=False).
         for subject in org.ids:
-            prof = profile(org.store, org.email(subject), viewer_id=vid, path=epath).as_dict()
+            prof = profile(org.store, org.email(subject), org.store.viewer(vid), path=epath).as_dict()
             seen = tally.check(org, f"profile of {subject}", v, prof, people=False)
             carry(carried, org, "profile (other)" if subject != v else "profile (self)", v, seen)
-        report = build_report(org.store, viewer=vid, settings=org.settings)
+        report = build_report(org.store, org.store.viewer(vid), settings=org.settings)
         carry(carried, org, "analytics (mine)", v, tally.check(org, "analytics (mine)", v, report.as_dict()))
         html = org.data_dir / f"report-{v}.html"  # the offline HTML export
         write_html(report, html)
         carry(carried, org, "analytics HTML export", v, tally.check(org, "analytics HTML", v, html.read_text()))
     # The operator's run over every space (by design: docs/analytics.md) carries the analytics canary.
-    admin = build_report(org.store, admin=True, settings=org.settings).as_dict()
+    admin = build_report(org.store, Viewer.system(), organisation=True, settings=org.settings).as_dict()
     assert any(c.token in org.seen(admin) for c in org.canaries if c.role == "topic")
     finish(tally, org, "core library", carried)
 
@@ -283,16 +284,22 @@ def test_routing_surfaces(tmp_path_factory: pytest.TempPathFactory) -> None:
         warm = MemorySearch(org.store, index_path(org.data_dir))
         for v in viewers(org):
             vid = org.ids[v] if v else None
-            got = warm.ask(TOPICS["dm"], asker_id=vid, k=10).as_dict()
+            got = warm.ask(TOPICS["dm"], org.store.viewer(vid), k=10).as_dict()
             carry(carried, org, "ask (captured answer)", v, tally.check(org, "ask (captured answer)", v, got))
-            prof = profile(org.store, org.email(expert), viewer_id=vid, path=expertise_path(org.data_dir)).as_dict()
+            prof = profile(
+                org.store, org.email(expert), org.store.viewer(vid), path=expertise_path(org.data_dir)
+            ).as_dict()
             tally.check(org, "profile (captured answer)", v, prof, people=False)
             if v is not None:
                 r = client.post("/api/v1/ask", json={"question": TOPICS["dm"], "k": 10},
                                 headers={"Authorization": f"Bearer {tokens[v]}"})  # fmt: skip
                 tally.check(org, "POST /ask (captured answer)", v, r.text)
-        assert {"ivy", expert} <= {v for v in org.ids if secret in org.seen(warm.ask(TOPICS["dm"],
-                                   asker_id=org.ids[v], k=10).as_dict())}  # fmt: skip
+        readers = {
+            v
+            for v in org.ids
+            if secret in org.seen(warm.ask(TOPICS["dm"], org.store.viewer(org.ids[v]), k=10).as_dict())
+        }
+        assert {"ivy", expert} <= readers
     finally:
         client.close()
         org.close()
@@ -311,7 +318,7 @@ def check_expert_views(
 ) -> None:
     """What a person sees of the questions routed to them: inbox (core, API, web), queued notifications."""
     assert expert is not None
-    tally.check(org, "inbox (core)", expert, inbox(org.store, pid))
+    tally.check(org, "inbox (core)", expert, inbox(org.store, org.store.viewer(pid)))
     r = client.get("/api/v1/inbox", params={"limit": 200}, headers={"Authorization": f"Bearer {tokens[expert]}"})
     assert r.status_code == 200, r.text
     tally.check(org, "GET /inbox", expert, r.text)

@@ -25,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from leakorg import canary_token, tokens_in_files
 
+from whoknows.access import Viewer
 from whoknows.analytics import build_report
 from whoknows.api.accounts import add_account, issue_token
 from whoknows.api.app import create_app
@@ -61,7 +62,7 @@ class World:
     old_search: MemorySearch | None = None
 
     def pid(self, ext: str) -> int:
-        pid = self.store.find_person(email(ext)).id
+        pid = self.store.find_person(email(ext), Viewer.system()).id
         assert pid is not None
         return pid
 
@@ -91,15 +92,18 @@ class World:
         profiles of everybody, analytics."""
         pid = self.pid(viewer)
         out: dict[str, Any] = {
-            "ask": MemorySearch(self.store, index_path(self.data)).ask(query, asker_id=pid, k=10).as_dict(),
-            "experts": find_experts(self.store, query, asker_id=pid, path=expertise_path(self.data)).as_dict(),
+            "ask": MemorySearch(self.store, index_path(self.data)).ask(query, self.store.viewer(pid), k=10).as_dict(),
+            "experts": find_experts(
+                self.store, query, self.store.viewer(pid), path=expertise_path(self.data)
+            ).as_dict(),
             "profiles": [
-                profile(self.store, email(p), viewer_id=pid, path=expertise_path(self.data)).as_dict() for p in NAMES
+                profile(self.store, email(p), self.store.viewer(pid), path=expertise_path(self.data)).as_dict()
+                for p in NAMES
             ],
-            "analytics": build_report(self.store, viewer=pid, settings=self.settings).as_dict(),
+            "analytics": build_report(self.store, self.store.viewer(pid), settings=self.settings).as_dict(),
         }
         if self.old_search is not None:
-            out["ask (handle kept open)"] = self.old_search.ask(query, asker_id=pid, k=10).as_dict()
+            out["ask (handle kept open)"] = self.old_search.ask(query, self.store.viewer(pid), k=10).as_dict()
         h = {"Authorization": f"Bearer {self.tokens[viewer]}"}
         r = self.client.post("/api/v1/ask", json={"question": query, "k": 10}, headers=h)
         assert r.status_code == 200, r.text

@@ -273,11 +273,13 @@ class LeakMachine(RuleBasedStateMachine):
             }
             got: set[int] = set()
             for topic in TOPICS:
-                result = search.ask(topic, asker_id=vid, k=50).as_dict()
+                result = search.ask(topic, self.store.viewer(vid), k=50).as_dict()
                 self._no_tokens(result, forbidden, f"ask {topic!r}", viewer)
                 for hit in result["solutions"] + result["similar"]:
                     got |= {hit["question_id"], *hit["duplicates"]}
-                experts = find_experts(self.store, topic, asker_id=vid, k=20, path=expertise_path(self.tmp)).as_dict()
+                experts = find_experts(
+                    self.store, topic, self.store.viewer(vid), k=20, path=expertise_path(self.tmp)
+                ).as_dict()
                 self._no_tokens(experts, forbidden, f"find_experts {topic!r}", viewer)
                 for e in experts["experts"]:
                     for ev in e["evidence"]:

@@ -1,9 +1,9 @@
 """``build_report``: the one core function behind ``whoknows report`` (library first; adapters format it).
 
-Permission choice: analytics are computed from the spaces the viewer may read (``store.readable_space_ids``),
-so no number can leak a private space; ``admin=True`` (the operator of the installation) computes over every
-space. Neither grants individual-level views: those need the viewer to be the person, or a job title listed in
-``analytics_individual_roles``.
+Permission choice: analytics are computed from the spaces the :class:`~whoknows.access.Viewer` may read, so no
+number can leak a private space; ``organisation=True`` computes over every space and needs an analyst, admin or
+the system viewer (the operator of the installation). Neither grants individual-level views: those need the
+viewer to be the person, or a job title listed in ``analytics_individual_roles``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from whoknows.access import Viewer
 from whoknows.analytics import rows as rowsmod
 from whoknows.analytics.busfactor import topic_stats
-from whoknows.analytics.errors import AnalyticsDisabled
+from whoknows.analytics.errors import AnalyticsDisabled, AnalyticsForbidden
 from whoknows.analytics.ledger import HelpEvent, events_from_space, with_topics
 from whoknows.analytics.metrics import NO_DEPARTMENT, GroupStats, department_of, flows, group_stats, person_stats
 from whoknows.analytics.network import bridges
@@ -34,9 +35,9 @@ ReportProgress = Callable[[str, int, int | None], None]
 
 def build_report(
     store: Store,
+    viewer: Viewer,
     *,
-    viewer: str | int | None = None,
-    admin: bool = False,
+    organisation: bool = False,
     months: int = 6,
     performance_csv: Path | None = None,
     settings: Settings | None = None,
@@ -52,19 +53,18 @@ def build_report(
     settings = settings or Settings()
     if not settings.analytics_enabled:
         raise AnalyticsDisabled("analytics are switched off for this organisation (WHOKNOWS_ANALYTICS_ENABLED=false)")
+    if organisation and not viewer.has_role("analyst"):
+        raise AnalyticsForbidden("the organisation-wide report needs the analyst role")
+    admin = organisation
     months = max(1, months)
     with store.read() as conn:
         people = rowsmod.load_people(conn)
-    viewer_row = None
-    if viewer is not None:
-        person = store.find_person(f"#{viewer}" if isinstance(viewer, int) else viewer)
-        assert person.id is not None
-        viewer_row = people[person.id]
+    viewer_row = people.get(viewer.person_id) if viewer.person_id is not None else None
     access = access_for(
         viewer_row, admin=admin, min_group=settings.analytics_min_group,
         individual_roles=settings.analytics_individual_roles,
     )  # fmt: skip
-    readable = None if admin else store.readable_space_ids(viewer_row.id if viewer_row else None)
+    readable = None if admin else viewer.spaces
     with store.read() as conn:
         spaces = rowsmod.load_spaces(conn, readable)
     events: list[HelpEvent] = []
@@ -96,9 +96,8 @@ def build_report(
     # An organisation-wide report for a person (not the operator's own ``--admin`` run) counts every space, but its
     # topic labels use only words from spaces that person may read.
     may_label = None
-    if admin and viewer_row is not None:
-        own = store.readable_space_ids(viewer_row.id)
-        may_label = [space_of[q] in own for q in qids]
+    if admin and viewer.spaces is not None:
+        may_label = [viewer.can_read(space_of[q]) for q in qids]
     step("topics", 0, 1)
     topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k, may_label=may_label)
     step("topics", 1, 1)
@@ -115,7 +114,7 @@ def build_report(
         if t.top_person_id is not None and access.may_see_person(t.top_person_id):
             t.top_person = people[t.top_person_id].name
     if performance_csv is not None:
-        report.performers = _performers(store, performance_csv, events, people, topics, asked, access)
+        report.performers = _performers(store, viewer, performance_csv, events, people, topics, asked, access)
         report.messages.extend(report.performers.warnings)
     return report
 
@@ -228,6 +227,7 @@ def _data_messages(
 
 def _performers(
     store: Store,
+    viewer: Viewer,
     path: Path,
     events: list[HelpEvent],
     people: Mapping[int, rowsmod.PersonRow],
@@ -238,7 +238,7 @@ def _performers(
     from whoknows.analytics.topics import Topics
 
     assert isinstance(topics, Topics)
-    rows, warnings = read_performance(store, path)
+    rows, warnings = read_performance(store, path, viewer)
     rows = [r for r in rows if r.person_id in people and not people[r.person_id].excluded]
     out = PerformersReport(matched=len(rows), top=None, rest=None, warnings=warnings)
     if not rows:

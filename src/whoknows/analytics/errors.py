@@ -16,6 +16,13 @@ class AnalyticsDisabled(AnalyticsError):
     http_status = 403
 
 
+class AnalyticsForbidden(AnalyticsError):
+    """The viewer's role does not allow this view (e.g. the organisation-wide report needs an analyst)."""
+
+    code = "analytics.forbidden"
+    http_status = 403
+
+
 class PerformanceFileError(InputError):
     """The performance CSV cannot be used at all (missing file, no header, no person or value column)."""
 

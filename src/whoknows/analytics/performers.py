@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from whoknows.access import Viewer
 from whoknows.analytics.errors import PerformanceFileError
 from whoknows.analytics.ledger import HelpEvent
 from whoknows.analytics.metrics import department_of
@@ -44,8 +45,8 @@ class PerformanceRow:
     line: int
 
 
-def read_performance(store: Store, path: Path) -> tuple[list[PerformanceRow], list[str]]:
-    """The rows of ``path`` that name a known person, and one warning per skipped line."""
+def read_performance(store: Store, path: Path, viewer: Viewer) -> tuple[list[PerformanceRow], list[str]]:
+    """The rows of ``path`` that name a person ``viewer`` may see, and one warning per skipped line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -75,7 +76,7 @@ def read_performance(store: Store, path: Path) -> tuple[list[PerformanceRow], li
             warnings.append(f"{path}:{line}: value {record[v_col].strip()!r} of {ref!r} is not a number; skipped")
             continue
         try:
-            person = store.find_person(ref)
+            person = store.find_person(ref, viewer)
         except NotFoundError as exc:
             warnings.append(f"{path}:{line}: {exc.message}; skipped")
             continue

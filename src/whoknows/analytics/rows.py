@@ -8,6 +8,7 @@ derivation can run as a job over an export of the store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -97,7 +98,7 @@ def load_people(conn: Connection) -> dict[int, PersonRow]:
     }
 
 
-def load_spaces(conn: Connection, only: set[int] | None) -> list[SpaceRow]:
+def load_spaces(conn: Connection, only: AbstractSet[int] | None) -> list[SpaceRow]:
     s = schema.spaces
     rows = [SpaceRow(int(r.id), r.name, r.kind) for r in conn.execute(select(s.c.id, s.c.name, s.c.kind))]
     return [r for r in rows if only is None or r.id in only]

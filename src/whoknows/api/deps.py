@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
 
+from whoknows.access import Viewer
 from whoknows.api.accounts import Principal, authenticate_token, csrf_matches
 from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
 from whoknows.api.imports import ImportJobs
@@ -55,7 +56,9 @@ class AppState:
         self._expertise_rebuild = SingleFlight(
             "whoknows-expertise-rebuild", lambda: rebuild_expertise(self.store, self.data_dir), again=False
         )
-        self.logins = LoginThrottle(self.settings.api_login_max_failures, self.settings.api_login_window_minutes * 60)
+        self.logins = LoginThrottle(
+            self.store, self.settings.api_login_max_failures, self.settings.api_login_window_minutes * 60
+        )
 
     @property
     def data_dir(self) -> Path:
@@ -92,9 +95,10 @@ class AppState:
             probe = memory.index.common_term()
             if probe is None:
                 return None
-            memory.ask(probe)
+            anyone = self.store.viewer(None)
+            memory.ask(probe, anyone)
             model, _ = open_model(self.store, expertise_path(self.data_dir))
-            find_experts(self.store, probe, model=model)
+            find_experts(self.store, probe, anyone, model=model)
         except WhoknowsError as exc:
             log.info("warm-up skipped: %s", exc.message)
             return None
@@ -129,6 +133,13 @@ def current_principal(request: Request, state: Annotated[AppState, Depends(app_s
     return principal
 
 
+def current_viewer(
+    principal: Annotated[Principal, Depends(current_principal)], state: Annotated[AppState, Depends(app_state)]
+) -> Viewer:
+    """What the caller may read (:mod:`whoknows.access`): every core read of a route takes this."""
+    return state.store.viewer(principal.person_id, principal.role)
+
+
 def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the caller, who must have at least ``role``."""
 
@@ -142,6 +153,7 @@ def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 State = Annotated[AppState, Depends(app_state)]
 Caller = Annotated[Principal, Depends(current_principal)]
+Reader = Annotated[Viewer, Depends(current_viewer)]
 Analyst = Annotated[Principal, Depends(require("analyst"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 #: A row id in a URL path: a positive 64-bit integer (larger ones cannot exist, and would overflow the database

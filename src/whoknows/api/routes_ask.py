@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from whoknows.api.deps import Caller, State
-from whoknows.api.errors import Forbidden
+from whoknows.access import Viewer
+from whoknows.api.deps import Reader, State
 from whoknows.derive import expertise_path
 
 router = APIRouter(tags=["ask"])
@@ -31,23 +31,15 @@ class RouteIn(BaseModel):
 
 
 @router.post("/ask")
-def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
+def ask(body: AskIn, state: State, me: Reader) -> dict[str, Any]:
     """Answers from the corporate memory (with citations) and the colleagues most likely to know (with evidence
     and availability: local time, working now, out of office until, whether they take routed questions)."""
     from whoknows.expertise import ExpertiseError, ExpertResult, find_experts
     from whoknows.routing.availability import availability
 
-    readable = state.store.readable_space_ids(me.person_id)  # once for both
-    memory = state.memory().ask(body.question, asker_id=me.person_id, k=body.k, readable=readable)
+    memory = state.memory().ask(body.question, me, k=body.k)
     try:
-        experts = find_experts(
-            state.store,
-            body.question,
-            asker_id=me.person_id,
-            k=body.k,
-            path=expertise_path(state.data_dir),
-            readable=readable,
-        )
+        experts = find_experts(state.store, body.question, me, k=body.k, path=expertise_path(state.data_dir))
     except ExpertiseError as exc:  # memory's answer is still worth giving; say why there are no experts
         reason = f"{exc.message} ({exc.code})"
         if exc.code in ("expertise.missing", "expertise.corrupt"):  # e.g. a model from an older version
@@ -62,20 +54,20 @@ def ask(body: AskIn, state: State, me: Caller) -> dict[str, Any]:
 
 
 @router.post("/route")
-def route(body: RouteIn, state: State, me: Caller) -> dict[str, Any]:
+def route(body: RouteIn, state: State, me: Reader) -> dict[str, Any]:
     """Memory first; when it is not enough (or ``always``), ask experts chosen by the routing policy."""
     from whoknows.index import SearchIndexError
     from whoknows.routing import ask_or_route
 
     try:  # the server's warm index handle (the flow would open the index again for this one question)
-        memory: dict[str, Any] | None = state.memory().ask(body.question, asker_id=me.person_id, k=3).as_dict()
+        memory: dict[str, Any] | None = state.memory().ask(body.question, me, k=3).as_dict()
     except SearchIndexError:
         memory = None  # the flow reports the index problem as a warning and routes anyway
     result = ask_or_route(
         state.store,
         state.data_dir,
         body.question,
-        me.person_id,
+        _person(me),
         route="always" if body.always else "auto",
         k=body.k,
         settings=state.settings,
@@ -85,9 +77,10 @@ def route(body: RouteIn, state: State, me: Caller) -> dict[str, Any]:
 
 
 @router.get("/people/{ref}")
-def person(ref: str, state: State, _me: Caller) -> dict[str, Any]:
-    """A colleague's directory entry (by #id, e-mail, @handle or full name)."""
-    p = state.store.find_person(ref)
+def person(ref: str, state: State, me: Reader) -> dict[str, Any]:
+    """A colleague's directory entry (by #id, e-mail, @handle or full name): people the organisation lists, and
+    people seen in spaces the caller may read; anyone else answers exactly as an unknown person."""
+    p = state.store.find_person(ref, me)
     return {
         "id": p.id,
         "name": p.name,
@@ -100,17 +93,17 @@ def person(ref: str, state: State, _me: Caller) -> dict[str, Any]:
 
 
 @router.get("/people/{ref}/profile")
-def person_profile(ref: str, state: State, me: Caller) -> dict[str, Any]:
+def person_profile(ref: str, state: State, me: Reader) -> dict[str, Any]:
     """What whoknows thinks the person knows, with evidence from spaces the caller may read."""
     from whoknows.expertise import profile
 
-    return profile(state.store, ref, viewer_id=me.person_id, path=expertise_path(state.data_dir)).as_dict()
+    return profile(state.store, ref, me, path=expertise_path(state.data_dir)).as_dict()
 
 
 @router.get("/analytics/report")
 def analytics_report(
     state: State,
-    me: Caller,
+    me: Reader,
     months: Annotated[int, Query(ge=1, le=120, description="Length of the period, up to the newest data.")] = 6,
     scope: Annotated[
         Literal["mine", "organisation"],
@@ -120,9 +113,10 @@ def analytics_report(
     """Collaboration analytics; the privacy rules (minimum group size, individual views) are the core's."""
     from whoknows.analytics import build_report
 
-    if scope == "organisation" and not me.has_role("analyst"):
-        raise Forbidden("the organisation-wide report needs the analyst role")
-    report = build_report(
-        state.store, viewer=me.person_id, admin=scope == "organisation", months=months, settings=state.settings
-    )
+    report = build_report(state.store, me, organisation=scope == "organisation", months=months, settings=state.settings)
     return report.as_dict()
+
+
+def _person(me: Viewer) -> int:
+    assert me.person_id is not None  # every caller signs in as a person
+    return me.person_id

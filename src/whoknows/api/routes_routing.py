@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from whoknows.api.deps import Caller, RowId, State
+from whoknows.api.deps import Caller, Reader, RowId, State
 from whoknows.api.pagination import Page, PageParams
 
 router = APIRouter(tags=["routing"])
@@ -60,11 +60,11 @@ class OptOutIn(BaseModel):
 
 
 @router.get("/inbox", response_model=Page)
-def inbox(state: State, me: Caller, page: Annotated[PageParams, Depends()]) -> Page:
+def inbox(state: State, me: Reader, page: Annotated[PageParams, Depends()]) -> Page:
     """Routed questions waiting for the caller's answer, with why they were asked."""
     from whoknows.routing import inbox as load_inbox
 
-    return page.page(load_inbox(state.store, me.person_id))
+    return page.page(load_inbox(state.store, me))
 
 
 @router.post("/assignments/{assignment_id}/answer")
@@ -97,11 +97,11 @@ def decline(assignment_id: RowId, body: DeclineIn, state: State, me: Caller) -> 
 
 
 @router.post("/assignments/{assignment_id}/forward")
-def forward(assignment_id: RowId, body: ForwardIn, state: State, me: Caller) -> dict[str, Any]:
+def forward(assignment_id: RowId, body: ForwardIn, state: State, me: Caller, reader: Reader) -> dict[str, Any]:
     """Hand the question to a colleague (their own preferences still apply)."""
     from whoknows.routing import forward as do_forward
 
-    colleague = state.store.find_person(body.colleague)
+    colleague = state.store.find_person(body.colleague, reader)
     assert colleague.id is not None
     return do_forward(state.store, assignment_id, me.person_id, colleague.id, settings=state.settings)
 
@@ -145,12 +145,12 @@ def put_prefs(body: PrefsIn, state: State, me: Caller) -> dict[str, Any]:
 
 
 @router.get("/me/questions", response_model=Page)
-def my_questions(state: State, me: Caller, page: Annotated[PageParams, Depends()]) -> Page:
+def my_questions(state: State, me: Reader, page: Annotated[PageParams, Depends()]) -> Page:
     """The questions I routed, newest first: status, who was asked, the answers (accept them with
     ``POST /questions/{id}/accept``) and memory's draft as I may still see it."""
     from whoknows.routing import my_questions as load
 
-    return page.page(load(state.store, me.person_id))
+    return page.page(load(state.store, me))
 
 
 @router.post("/me/opt-out")

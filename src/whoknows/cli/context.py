@@ -10,6 +10,7 @@ from whoknows.errors import WhoknowsError
 from whoknows.settings import Settings
 
 if TYPE_CHECKING:
+    from whoknows.access import Viewer
     from whoknows.model import Person
     from whoknows.store import Store
 
@@ -36,12 +37,19 @@ def settings() -> Settings:
 
 
 def open_as(ref: str | None) -> tuple[Settings, Store, Person | None]:
-    """Settings, the existing store, and the person a command acts as (``--as``), if any."""
+    """Settings, the existing store, and the person a command acts as (``--as``), if any. The operator of the
+    shell names anyone (the system viewer resolves the reference)."""
+    from whoknows.access import Viewer
     from whoknows.store import open_store
 
     s = settings()
     store = open_store(s, create=False)
-    return s, store, store.find_person(ref) if ref else None
+    return s, store, store.find_person(ref, Viewer.system()) if ref else None
+
+
+def viewer_of(store: Store, person: Person | None, role: str = "member") -> Viewer:
+    """What a command acting as ``person`` may read: their spaces (public spaces only without ``--as``)."""
+    return store.viewer(person.id if person else None, role)
 
 
 def need_person(ref: str | None) -> tuple[Settings, Store, int]:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from whoknows.cli.app import app
-from whoknows.cli.context import AsOpt, JsonOpt, open_as
+from whoknows.cli.context import AsOpt, JsonOpt, open_as, viewer_of
 from whoknows.cli.output import err, out, print_json
 
 
@@ -33,14 +33,15 @@ def ask(
     from whoknows.memory.ask import ask as ask_memory
 
     s, store, asker = open_as(as_)
-    result = ask_memory(store, s.data_dir, question, asker_id=asker.id if asker else None, k=k)
+    result = ask_memory(store, s.data_dir, question, viewer_of(store, asker), k=k)
     if json_out:
         print_json(result.as_dict())
         return
     for line in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {line}")
     who = f"as {asker.name}" if asker else "public spaces only (use --as to include your private spaces)"
-    out.print(f"[bold]{question}[/bold]  [dim]({who}; {result.took_ms:.0f} ms)[/dim]")
+    took = f"; {result.took_ms:.0f} ms" if result.took_ms is not None else ""
+    out.print(f"[bold]{question}[/bold]  [dim]({who}{took})[/dim]")
     if result.reason:
         out.print(f"  {result.reason}")
     for i, hit in enumerate(result.solutions, 1):
@@ -74,7 +75,7 @@ def experts(
     from whoknows.expertise import find_experts
 
     s, store, asker = open_as(as_)
-    result = find_experts(store, question, asker_id=asker.id if asker else None, k=k, path=expertise_path(s.data_dir))
+    result = find_experts(store, question, viewer_of(store, asker), k=k, path=expertise_path(s.data_dir))
     if json_out:
         print_json(result.as_dict())
         return
@@ -109,7 +110,7 @@ def profile_cmd(
     from whoknows.expertise import profile
 
     s, store, viewer = open_as(as_)
-    result = profile(store, person, viewer_id=viewer.id if viewer else None, path=expertise_path(s.data_dir))
+    result = profile(store, person, viewer_of(store, viewer), path=expertise_path(s.data_dir))
     if json_out:
         print_json(result.as_dict())
         return

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from whoknows.access import Viewer
 from whoknows.cli.app import app
-from whoknows.cli.context import JsonOpt, settings
+from whoknows.cli.context import JsonOpt, settings, viewer_of
 from whoknows.cli.output import out, print_json, stage_progress
 
 
@@ -34,9 +35,12 @@ def report(
 
     s = settings()
     store = open_store(s, create=False)
+    person = store.find_person(as_, Viewer.system()) if as_ else None
+    # The operator's shell: --admin counts every space (as the person, when --as names one: their labels only).
+    viewer = viewer_of(store, person, "admin") if person else Viewer.system() if admin else store.viewer(None)
     with stage_progress(enabled=not json_out) as update:
         result = build_report(
-            store, viewer=as_, admin=admin, months=months, performance_csv=performance, settings=s, progress=update
+            store, viewer, organisation=admin, months=months, performance_csv=performance, settings=s, progress=update
         )
     if html is not None:
         write_html(result, html)

@@ -55,7 +55,7 @@ def inbox(as_: AsOpt = None, json_out: JsonOpt = False) -> None:
     from whoknows.routing import inbox as load_inbox
 
     _s, store, me_id = need_person(as_)
-    items = load_inbox(store, me_id)
+    items = load_inbox(store, store.viewer(me_id))
     if json_out:
         print_json(items)
         return
@@ -107,7 +107,7 @@ def forward(
     from whoknows.routing import forward as do_forward
 
     s, store, me_id = need_person(as_)
-    other = store.find_person(colleague)
+    other = store.find_person(colleague, store.viewer(me_id))
     assert other.id is not None
     data = do_forward(store, assignment_id, me_id, other.id, settings=s)
     done(data, json_out, f"forwarded to {data['forwarded_to']}")

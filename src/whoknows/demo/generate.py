@@ -175,6 +175,7 @@ class DemoGenerator:
             team=p.team,
             role=p.role,
             timezone=p.timezone,
+            listed=True,  # the demo organisation's staff list
         )
 
     # -- time -------------------------------------------------------------------------------------------------

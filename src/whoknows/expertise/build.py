@@ -94,7 +94,7 @@ def training_groups(
         if not text.strip():
             continue
         if th.asker not in readable:
-            readable[th.asker] = frozenset(store.readable_space_ids(th.asker))
+            readable[th.asker] = store.viewer(th.asker).spaces or frozenset()
         filters = Filters(spaces=readable[th.asker], until=th.time)
         qf = extractor.extract(text, filters, asker=table.person_index(th.asker))
         if not len(qf.cand):

@@ -90,7 +90,7 @@ def run(
     for q in questions:
         asker = q.asker_id if as_asker else None
         if asker not in readable:
-            readable[asker] = frozenset(store.readable_space_ids(asker))
+            readable[asker] = store.viewer(asker).spaces or frozenset()
         filters = Filters(spaces=readable[asker])
         for name, ranker in rankers.items():
             ranked: list[object] = [s.doc_id for s in ranker.rank(q.text, k + 1, filters) if s.doc_id != q.asker_id]

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from whoknows.access import Viewer
 from whoknows.expertise import rows as store_rows
 from whoknows.expertise.bundle import ExpertiseModel
 from whoknows.expertise.evidence import ROLES
@@ -71,20 +72,19 @@ def _resolved(path: str) -> str:
 def find_experts(
     store: Store,
     question: str,
+    viewer: Viewer,
     *,
-    asker_id: int | None = None,
     k: int = 10,
     path: str | Path | None = None,
     model: ExpertiseModel | None = None,
     on_stale: OnStale = "use",
-    readable: set[int] | None = None,
 ) -> ExpertResult:
-    """Rank the people most likely to answer ``question`` well, as ``asker_id`` (``None``: public spaces only).
-    ``readable``: the asker's readable spaces when the caller already looked them up.
+    """Rank the people most likely to answer ``question`` well, as ``viewer`` may see them.
 
-    Evidence comes only from spaces the asker may read. With no evidence the result is empty and ``reason``
+    Evidence comes only from spaces the viewer may read. With no evidence the result is empty and ``reason``
     says why; it never falls back to people unrelated to the question.
     """
+    asker_id = viewer.person_id
     stale = False
     if model is None:
         model, stale = open_model(store, path, on_stale=on_stale)
@@ -95,7 +95,7 @@ def find_experts(
     if not analyze_query(question):
         result.reason = "the question has no searchable words"
         return result
-    filters = Filters.of(spaces=store.readable_space_ids(asker_id) if readable is None else readable)
+    filters = Filters(spaces=viewer.spaces)
     table = model.table
     qf = model.extractor.extract(question, filters, asker=table.person_index(asker_id))
     if not len(qf.cand):

@@ -40,7 +40,7 @@ def outcome_group(store: Store, model: ExpertiseModel, o: Outcome) -> Group | No
     idx = table.person_index(o.person_id)
     if idx < 0:
         return None  # nobody we hold evidence for: nothing to learn about the features
-    filters = Filters.of(spaces=store.readable_space_ids(o.asker_id))
+    filters = Filters(spaces=store.viewer(o.asker_id).spaces)
     qf = model.extractor.extract(o.question, filters, asker=table.person_index(o.asker_id), extra=[idx])
     where = np.flatnonzero(qf.cand == idx)
     if not len(where):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from whoknows.access import Viewer
 from whoknows.expertise import rows as store_rows
 from whoknows.expertise.bundle import ExpertiseModel
 from whoknows.expertise.evidence import CONTRIBUTION_ROLES, ROLES
@@ -28,29 +29,28 @@ EVIDENCE_PER_TOPIC = 2
 def profile(
     store: Store,
     person_ref: str | int,
+    viewer: Viewer,
     *,
-    viewer_id: int | None = None,
     path: str | Path | None = None,
     model: ExpertiseModel | None = None,
     topics: int = TOPICS,
 ) -> Profile:
-    """The profile of ``person_ref`` (id, ``#id``, e-mail, handle or name) as ``viewer_id`` may see it.
+    """The profile of ``person_ref`` (id, ``#id``, e-mail, handle or name) as ``viewer`` may see it.
 
-    Pass the person's own id as ``viewer_id`` to show them their full inferred profile.
+    The person's own viewer sees their full inferred profile.
     """
-    person = store.find_person(str(person_ref))
+    person = store.find_person(str(person_ref), viewer)
     assert person.id is not None
     stale = False
     if model is None:
         model, stale = open_model(store, path)
     out = Profile(person.id, person.name, person.department, stale=stale)
-    if person.opted_out and viewer_id != person.id:
+    if person.opted_out and not viewer.is_person(person.id):
         out.reason = "this person has opted out of expert finding"
         return out
     t = model.table
     idx = t.person_index(person.id)
-    readable = frozenset(store.readable_space_ids(viewer_id))
-    filters = Filters(spaces=readable)
+    filters = Filters(spaces=viewer.spaces)
     if idx < 0:
         out.reason = "no contributions on record"
         return out
@@ -71,7 +71,7 @@ def profile(
     tf: Counter[str] = Counter()
     for r in mine:
         found = texts.get(int(t.msg_id[r]))
-        if found is None or found[2] not in readable:
+        if found is None or not viewer.can_read(found[2]):
             continue
         terms = {w for w in analyze(found[0]) if len(w) > 2 and not w.isdigit()}
         docs.append((int(r), terms))

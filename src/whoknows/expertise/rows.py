@@ -139,7 +139,7 @@ def space_kinds(store: Store) -> dict[int, str]:
 
 
 def public_spaces(store: Store) -> set[int]:
-    return store.readable_space_ids(None)
+    return set(store.viewer(None).spaces or ())
 
 
 def fingerprint(store: Store) -> dict[str, int]:

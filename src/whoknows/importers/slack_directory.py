@@ -107,6 +107,7 @@ def people_from_users(users: list[Any], source: str) -> tuple[list[Person], dict
                 timezone=_str(u.get("tz")),
                 is_bot=bool(u.get("is_bot")) or uid == "USLACKBOT",
                 meta=meta,
+                listed=True,  # the workspace's user list
             )
         )
         handles[uid] = display or handle or real or uid

@@ -243,6 +243,7 @@ class StackExchangeReader(SourceReader):
                 aliases=aliases,
                 is_bot=int(uid) < 0,
                 meta=meta,
+                listed=True,  # the site's user list
             )
 
     # -- posts --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, case, select
 
+from whoknows.access import Viewer
 from whoknows.errors import InputError
 from whoknows.index import Filters, SearchIndex, SearchIndexError
 from whoknows.index.analyzer import analyze, analyze_query
@@ -30,6 +31,7 @@ MAX_QUESTION_CHARS = 100_000
 SNIPPET_CHARS = 400
 #: Jaccard similarity of two questions' terms above which they count as the same question.
 DUPLICATE_JACCARD = 0.8
+_SOLVED, _OPEN = frozenset({"solved"}), frozenset({"open"})
 
 
 @dataclass
@@ -69,7 +71,8 @@ class AskResult:
     confidence: float
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
-    took_ms: float = 0.0
+    #: Time taken, for admins and the system only (it depends on how much text matched, readable or not).
+    took_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,12 +92,10 @@ class MemorySearch:
                 "built); results may miss recent answers: run `whoknows reindex`"
             )
 
-    def ask(
-        self, question: str, *, asker_id: int | None = None, k: int = 5, readable: set[int] | None = None
-    ) -> AskResult:
-        """``readable``: the asker's readable spaces when the caller already looked them up (one request asking
-        memory and experts); otherwise they are read from the store."""
+    def ask(self, question: str, viewer: Viewer, *, k: int = 5) -> AskResult:
+        """Answer ``question`` from the spaces ``viewer`` may read (see :mod:`whoknows.access`)."""
         started = time.perf_counter()
+        asker_id = viewer.person_id
         question = question or ""
         if len(question) > MAX_QUESTION_CHARS:
             raise InputError(
@@ -103,24 +104,23 @@ class MemorySearch:
             )
         if not question.strip():
             return AskResult(question, asker_id, [], [], 0.0, reason="empty question", warnings=list(self.warnings))
-        if readable is None:
-            readable = self.store.readable_space_ids(asker_id)
-        if not readable:
+        if viewer.spaces is not None and not viewer.spaces:
             return AskResult(
                 question, asker_id, [], [], 0.0, reason="you cannot read any space", warnings=list(self.warnings)
             )
+        spaces = viewer.spaces
         # Solved and open questions are retrieved apart: an open question is a shorter document (no solution
         # text) and would otherwise crowd the solutions out of the top of a single ranking.
-        solved = self.index.search(question, k=max(30, k * 6), filters=Filters.of(spaces=readable, kinds={"solved"}))
+        solved = self.index.search(question, k=max(30, k * 6), filters=Filters(spaces=spaces, kinds=_SOLVED))
         if solved.reason:
             reason = {"no_searchable_terms": "the question has no searchable words (only stop words?)"}.get(
                 solved.reason, solved.reason
             )
             return AskResult(question, asker_id, [], [], 0.0, reason=reason, warnings=list(self.warnings))
-        open_ = self.index.search(question, k=max(10, k * 2), filters=Filters.of(spaces=readable, kinds={"open"}))
+        open_ = self.index.search(question, k=max(10, k * 2), filters=Filters(spaces=spaces, kinds=_OPEN))
         ranked = solved.hits + open_.hits
         solutions, similar, found = self._load(
-            [h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, readable, k
+            [h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, viewer, k
         )
         terms = set(analyze_query(question))
         for hit in solutions + similar:
@@ -134,11 +134,11 @@ class MemorySearch:
             round(best, 4),
             reason=None if found else "nothing in memory matches this question",
             warnings=list(self.warnings),
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            took_ms=round((time.perf_counter() - started) * 1000, 2) if viewer.sees_timings else None,
         )
 
     def _load(
-        self, ids: list[int], scores: dict[int, float], readable: set[int], k: int
+        self, ids: list[int], scores: dict[int, float], viewer: Viewer, k: int
     ) -> tuple[list[MemoryHit], list[MemoryHit], bool]:
         """The shown solutions and similar questions among the retrieved ``ids``, and whether any hit survived.
 
@@ -152,7 +152,7 @@ class MemorySearch:
         for attempt in range(2):
             with self.store.read() as conn:
                 light = {r.question_id: r for r in conn.execute(_LIGHT, {"ids": ids})}
-                hits = [_light_hit(light[qid], scores[qid]) for qid in ids if _readable(light.get(qid), readable)]
+                hits = [_light_hit(light[qid], scores[qid]) for qid in ids if _readable(light.get(qid), viewer)]
                 # Among solutions, prefer the ones the extractor is sure of: retrieval score x (0.5 + 0.5 conf.).
                 hits.sort(key=lambda h: -h.score * (0.5 + 0.5 * (h.solution_confidence or 0.0)) if h.solution else 0.0)
                 found = bool(hits)
@@ -168,8 +168,8 @@ class MemorySearch:
         return solutions, similar, found
 
 
-def _readable(row: Any, readable: set[int]) -> bool:
-    return row is not None and row.space_id in readable  # else erased since indexing, or not readable
+def _readable(row: Any, viewer: Viewer) -> bool:
+    return row is not None and viewer.can_read(row.space_id)  # else erased since indexing, or not readable
 
 
 def _light_hit(row: Any, score: float) -> MemoryHit:
@@ -283,7 +283,7 @@ def _statements() -> tuple[Select[Any], Select[Any]]:
 _LIGHT, _FULL = _statements()
 
 
-def ask(store: Store, data_dir: Path, question: str, *, asker_id: int | None = None, k: int = 5) -> AskResult:
+def ask(store: Store, data_dir: Path, question: str, viewer: Viewer, *, k: int = 5) -> AskResult:
     """One-shot ``ask`` (opens the index each call; keep a :class:`MemorySearch` for many questions)."""
     from whoknows.memory.memory_index import index_path
 
@@ -296,7 +296,7 @@ def ask(store: Store, data_dir: Path, question: str, *, asker_id: int | None = N
                 code="index.missing",
             ) from None
         raise
-    return search.ask(question, asker_id=asker_id, k=k)
+    return search.ask(question, viewer, k=k)
 
 
 def _person(pid: int | None, name: str, department: str | None, opted_out: bool | None) -> PersonRef | None:

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from whoknows.access import Viewer
 from whoknows.routing.assign import addresses, assign, visible_draft
 from whoknows.routing.capture import mark_accepted, refresh_memory, store_answer
-from whoknows.routing.errors import RoutingError, RoutingForbidden, RoutingNotFound, RoutingStateError
+from whoknows.routing.errors import RoutingError, RoutingNotFound, RoutingStateError
 from whoknows.routing.flow import assignments_of, check_person
 from whoknows.routing.learning import apply_outcomes, record_outcome
 from whoknows.routing.outbox import enqueue
@@ -23,7 +24,6 @@ from whoknows.routing.prefs import load_prefs
 from whoknows.settings import Settings
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
-from whoknows.store.store import readable_space_ids_in
 
 ANSWERABLE = ("notified", "expired")
 MAX_ANSWER_CHARS = 50_000
@@ -32,10 +32,8 @@ MAX_ANSWER_CHARS = 50_000
 def _assignment(conn: Connection, assignment_id: int, actor_id: int) -> tuple[Any, Any]:
     ra, rq = schema.route_assignments, schema.routed_questions
     a = conn.execute(select(ra).where(ra.c.id == assignment_id)).first()
-    if a is None:
+    if a is None or int(a.expert_id) != actor_id:  # someone else's: the same answer as none, so ids tell nothing
         raise RoutingNotFound(f"no routed assignment #{assignment_id}", code="routing.assignment_not_found")
-    if int(a.expert_id) != actor_id:
-        raise RoutingForbidden(f"assignment #{assignment_id} was sent to someone else", code="routing.not_yours")
     q = conn.execute(select(rq).where(rq.c.id == a.question_id)).one()
     return a, q
 
@@ -222,10 +220,8 @@ def accept(
     rq, ans = schema.routed_questions, schema.route_answers
     with store.write() as conn:
         q = conn.execute(select(rq).where(rq.c.id == question_id)).first()
-        if q is None:
+        if q is None or int(q.asker_id) != actor_id:  # only the asker accepts; to anyone else it does not exist
             raise RoutingNotFound(f"no routed question #{question_id}", code="routing.question_not_found")
-        if int(q.asker_id) != actor_id:
-            raise RoutingForbidden("only the person who asked can accept an answer", code="routing.not_asker")
         where = [ans.c.question_id == question_id] + ([ans.c.id == answer_id] if answer_id is not None else [])
         a = conn.execute(select(ans).where(*where).order_by(ans.c.id.desc()).limit(1)).first()
         if a is None:
@@ -245,8 +241,9 @@ def accept(
     return {"question_id": question_id, "answer_id": int(a.id), "rating": rating, "outcomes_applied": applied, **memory}
 
 
-def inbox(store: Store, person_id: int) -> list[dict[str, Any]]:
-    """The routed questions waiting for ``person_id``'s answer."""
+def inbox(store: Store, viewer: Viewer) -> list[dict[str, Any]]:
+    """The routed questions waiting for ``viewer``'s answer."""
+    person_id = viewer.person_id
     ra, rq, p = schema.route_assignments, schema.routed_questions, schema.people
     with store.read() as conn:
         rows = conn.execute(
@@ -256,9 +253,8 @@ def inbox(store: Store, person_id: int) -> list[dict[str, Any]]:
             .where(ra.c.expert_id == person_id, ra.c.state == "notified")
             .order_by(ra.c.due_at, ra.c.id)
         ).all()
-        readable = readable_space_ids_in(conn, person_id)
         # Memory's draft was found as the asker: show only what the expert may read too.
-        drafts = [visible_draft(conn, r.draft or {}, person_id, readable) for r in rows]
+        drafts = [visible_draft(conn, r.draft or {}, viewer) for r in rows]
     return [
         {
             "assignment_id": int(r.id),
@@ -274,8 +270,9 @@ def inbox(store: Store, person_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def my_questions(store: Store, person_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
-    """The questions ``person_id`` routed (newest first): status, who was asked, and the answers (to accept)."""
+def my_questions(store: Store, viewer: Viewer, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The questions ``viewer`` routed (newest first): status, who was asked, and the answers (to accept)."""
+    person_id = viewer.person_id
     rq, ra, ans, p = schema.routed_questions, schema.route_assignments, schema.route_answers, schema.people
     with store.read() as conn:
         questions = conn.execute(
@@ -308,8 +305,7 @@ def my_questions(store: Store, person_id: int, *, limit: int = 200) -> list[dict
                         "created_at": r.created_at.isoformat() if r.created_at else None,
                     }
                 )
-        readable = readable_space_ids_in(conn, person_id)
-        drafts = [visible_draft(conn, q.draft or {}, person_id, readable) for q in questions]
+        drafts = [visible_draft(conn, q.draft or {}, viewer) for q in questions]
     return [
         {
             "question_id": int(q.id),

@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from whoknows.access import Viewer
 from whoknows.routing.availability import zone
 from whoknows.routing.outbox import enqueue
 from whoknows.routing.policy import Candidate, Mode, Pick, Selection, choose
 from whoknows.routing.prefs import Prefs, load_prefs
 from whoknows.settings import Settings
 from whoknows.store import schema
-from whoknows.store.store import readable_space_ids_in
+from whoknows.store.store import viewer_in
 
 OPEN_STATES = ("notified",)
 
@@ -83,22 +84,20 @@ def addresses(conn: Connection, person_id: int, prefs: Prefs) -> dict[str, str]:
     return to
 
 
-def visible_draft(
-    conn: Connection, draft: dict[str, Any], person_id: int, readable: set[int] | None = None
-) -> tuple[str | None, list[dict[str, Any]]]:
-    """Memory's draft answer and its citations as ``person_id`` may see them.
+def visible_draft(conn: Connection, draft: dict[str, Any], viewer: Viewer) -> tuple[str | None, list[dict[str, Any]]]:
+    """Memory's draft answer and its citations as ``viewer`` may see them.
 
     The draft was found with the *asker's* permissions (their private spaces included); an expert is only shown
     the citations of questions in spaces they may read themselves, and the draft answer only when its source (the
     first citation) is one of them.
     """
     citations = [c for c in draft.get("citations", []) if isinstance(c, dict)]
-    if readable is None:
-        readable = readable_space_ids_in(conn, person_id)
     ids = [int(c["question_id"]) for c in citations if c.get("question_id") is not None]
     m = schema.messages
     where = {int(i): s for i, s in conn.execute(select(m.c.id, m.c.space_id).where(m.c.id.in_(ids)))} if ids else {}
-    shown = [c for c in citations if c.get("question_id") is not None and where.get(int(c["question_id"])) in readable]
+    shown = [
+        c for c in citations if c.get("question_id") is not None and viewer.can_read(where.get(int(c["question_id"])))
+    ]
     answer = draft.get("answer")
     if not (citations and shown and shown[0] is citations[0]):
         answer = None
@@ -179,7 +178,7 @@ def _create(
         ).scalar_one()
     )
     asker = conn.execute(select(schema.people.c.name).where(schema.people.c.id == question.asker_id)).scalar()
-    draft_answer, citations = visible_draft(conn, question.draft or {}, pick.person_id)
+    draft_answer, citations = visible_draft(conn, question.draft or {}, viewer_in(conn, pick.person_id))
     payload = {
         "to": addresses(conn, pick.person_id, prefs),
         "name": pick.name,

@@ -13,13 +13,6 @@ class RoutingNotFound(NotFoundError):
     code = "routing.not_found"
 
 
-class RoutingForbidden(RoutingError):
-    """The person acting may not do this (e.g. answer an assignment addressed to someone else)."""
-
-    code = "routing.forbidden"
-    http_status = 403
-
-
 class RoutingStateError(RoutingError):
     """The question or assignment is no longer in a state that allows this (already answered, expired ...)."""
 

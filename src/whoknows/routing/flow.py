@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import insert, select
 
+from whoknows.access import Viewer
 from whoknows.errors import NotFoundError
 from whoknows.index.analyzer import analyze_query
 from whoknows.routing.assign import assign
@@ -57,23 +58,23 @@ def check_person(store: Store, person_id: int, role: str = "asker") -> str:
         ) from None
 
 
-def ask_memory(store: Store, data_dir: Path, question: str, asker_id: int) -> tuple[dict[str, Any], list[str]]:
+def ask_memory(store: Store, data_dir: Path, question: str, asker: Viewer) -> tuple[dict[str, Any], list[str]]:
     from whoknows.index import SearchIndexError
     from whoknows.memory.ask import ask
 
     try:
-        return ask(store, data_dir, question, asker_id=asker_id, k=3).as_dict(), []
+        return ask(store, data_dir, question, asker, k=3).as_dict(), []
     except SearchIndexError as exc:
         return {"confidence": 0.0, "solutions": []}, [f"memory not searched: {exc.message}"]
 
 
-def rank_experts(store: Store, data_dir: Path, question: str, asker_id: int) -> list[dict[str, Any]]:
+def rank_experts(store: Store, data_dir: Path, question: str, asker: Viewer) -> list[dict[str, Any]]:
     """The expertise ranker's candidates as plain dicts (person_id, name, score, why)."""
     from whoknows.derive import expertise_path
     from whoknows.expertise import ExpertiseError, find_experts
 
     try:
-        result = find_experts(store, question, asker_id=asker_id, k=CANDIDATES_KEPT, path=expertise_path(data_dir))
+        result = find_experts(store, question, asker, k=CANDIDATES_KEPT, path=expertise_path(data_dir))
     except ExpertiseError as exc:
         raise RoutingError(f"cannot rank experts: {exc.message}", code="routing.no_expertise") from None
     return [
@@ -113,9 +114,10 @@ def ask_or_route(
     if k < 1:
         raise RoutingError("k must be at least 1", code="routing.bad_k")
     check_person(store, asker_id)
+    asker = store.viewer(asker_id)
     warnings: list[str] = []
     if memory is None:
-        memory, warnings = ask_memory(store, data_dir, question, asker_id)
+        memory, warnings = ask_memory(store, data_dir, question, asker)
     confidence = float(memory.get("confidence", 0.0))
     result = RouteResult(question, asker_id, confidence, False, "", memory=memory, warnings=warnings)
     if route == "never" or (route == "auto" and confidence >= settings.routing_threshold):
@@ -131,7 +133,7 @@ def ask_or_route(
         else f"memory's confidence {confidence:.2f} is below the threshold {settings.routing_threshold:.2f}"
     )
     if candidates is None:
-        candidates = rank_experts(store, data_dir, question, asker_id)
+        candidates = rank_experts(store, data_dir, question, asker)
     solutions = memory.get("solutions", [])
     draft = {
         "answer": solutions[0]["solution"] if solutions else None,

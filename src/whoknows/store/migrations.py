@@ -50,6 +50,14 @@ def _m0006_fk_indexes(conn: Connection) -> None:
     schema.ix_route_answers_message.create(conn, checkfirst=True)
 
 
+def _m0008_login_failures(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.LOGIN_TABLES)
+
+
+def _m0010_directory(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.DIRECTORY_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial", _m0001_initial),
     Migration(2, "qa_pairs", _m0002_qa_pairs),
@@ -57,6 +65,8 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "accounts", _m0004_accounts),
     Migration(5, "spaces_visibility_index", _m0005_visibility),
     Migration(6, "message_reference_indexes", _m0006_fk_indexes),
+    Migration(8, "login_failures", _m0008_login_failures),
+    Migration(10, "directory", _m0010_directory),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -114,6 +114,7 @@ def write_people(
 
     resolved = [real(pid) for pid in resolved]
     _write_aliases(conn, records, alias_sets, resolved, rules, known, real, import_id)
+    _write_listings(conn, records, resolved)
     now = datetime.now(UTC)
     if merges:
         conn.execute(
@@ -134,6 +135,23 @@ def write_people(
     stats.add("people", "updated", updated)
     stats.add("people", "skipped", len(records) - len(new_rows) - updated)
     return {(p.source, p.external_id): pid for p, pid in zip(records, resolved, strict=True)}
+
+
+def _write_listings(conn: Connection, records: list[Person], resolved: list[int]) -> None:
+    """Record the people a source lists as members of the organisation (see ``schema.directory``)."""
+    d = schema.directory.c
+    wanted = {(pid, identity_of(p.source, p.external_id)) for p, pid in zip(records, resolved, strict=True) if p.listed}
+    if not wanted:
+        return
+    have: set[tuple[int, str]] = set()
+    for part in in_chunks(sorted({pid for pid, _ in wanted})):
+        have |= {
+            (int(r.person_id), r.identity)
+            for r in conn.execute(select(d.person_id, d.identity).where(d.person_id.in_(part)))
+        }
+    rows = [{"person_id": pid, "identity": ident} for pid, ident in sorted(wanted - have)]
+    if rows:
+        conn.execute(insert(schema.directory), rows)
 
 
 def _write_aliases(

@@ -398,3 +398,40 @@ Index("ix_api_tokens_account", api_tokens.c.account_id)
 
 #: Tables created by migration 0004.
 ACCOUNT_TABLES = [accounts, api_tokens]
+
+# -- login throttling (migration 0008) ----------------------------------------------------------------------------
+# One row per login attempt that has not succeeded, under each key it counts against: ``account:<id>``,
+# ``login:<digest of an identifier that names no account>``, ``addr:<client address>``. Shared by every server
+# process; rows older than the window are pruned (see whoknows.store.login_failures).
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_login_failures_key", login_failures.c.key, login_failures.c.attempted_at)
+Index("ix_login_failures_attempted", login_failures.c.attempted_at)
+
+#: Tables created by migration 0008.
+LOGIN_TABLES = [login_failures]
+
+# -- the organisation's directory (migration 0010) ---------------------------------------------------------------
+# People a source lists as members of the organisation (a Slack workspace's users.json, the demo org's staff, a Q&A
+# site's Users.xml, a mapping file), as opposed to people only seen in a conversation (a mail correspondent, a
+# ticket's requester). Anyone signed in may look up a listed person; anyone else only by a viewer who can read a
+# space they appear in (see whoknows.store.directory). ``identity`` is the source record that listed them, so an
+# unmerge takes the listing along with that record.
+
+directory = Table(
+    "directory",
+    metadata,
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("identity", String(800), nullable=False),  # "<source>#<external id>" of the listing record
+    UniqueConstraint("person_id", "identity", name="uq_directory_person_identity"),
+)
+Index("ix_directory_identity", directory.c.identity)
+
+#: Tables created by migration 0010.
+DIRECTORY_TABLES = [directory]

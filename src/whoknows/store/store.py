@@ -13,10 +13,13 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from whoknows.access import Viewer, role_of
+from whoknows.access import _make as make_viewer
 from whoknows.errors import NotFoundError, StoreError, WhoknowsError
 from whoknows.model import AliasKind, Batch, Person, Visibility, WriteStats, normalize_alias
 from whoknows.settings import Settings
 from whoknows.store import migrations, schema
+from whoknows.store.directory import visible_people
 from whoknows.store.engine import (
     WRITE_OPTION,
     create_postgres_engine,
@@ -258,47 +261,22 @@ class Store:
             ).all()
         return _person(row, aliases)
 
-    def find_person(self, ref: str) -> Person:
-        """A person by id (``#12`` or ``12``), e-mail, handle or exact name (case-insensitive)."""
+    def find_person(self, ref: str, viewer: Viewer) -> Person:
+        """A person by id (``#12`` or ``12``), e-mail, handle or exact name (case-insensitive), among the people
+        ``viewer`` may see (:func:`whoknows.store.directory.visible_people`). Someone the viewer may not see gets
+        exactly the answer of someone who does not exist."""
         ref = ref.strip()
         if not ref:
             raise NotFoundError("empty person reference", code="person.not_found")
         digits = ref.lstrip("#")
-        if digits.isascii() and digits.isdigit():  # not "²" (isdigit, but int() refuses it)
-            if int(digits) >= 2**63:  # no such row, and too large for the database driver
-                raise NotFoundError(f"no person #{digits}", code="person.not_found")
-            return self.get_person(int(digits))
         with self.read() as conn:
-            a = schema.person_aliases
-            candidates = [(AliasKind.EMAIL, ref), (AliasKind.HANDLE, ref.lstrip("@")), (AliasKind.NAME, ref)]
-            pid = None
-            for kind, value in candidates:
-                found = set(
-                    conn.execute(
-                        select(a.c.person_id)
-                        .where(a.c.kind == kind.value, a.c.value == normalize_alias(kind, value))
-                        .limit(10)
-                    ).scalars()
-                )
-                if len(found) > 1:
-                    listed = ", ".join(f"#{i}" for i in sorted(found))
-                    raise NotFoundError(
-                        f"{ref!r} matches several people ({listed}); use an id or e-mail", code="person.ambiguous"
-                    )
-                if found:
-                    pid = found.pop()
-                    break
-            else:
-                ids = (
-                    conn.execute(
-                        select(schema.people.c.id).where(func.lower(schema.people.c.name) == ref.lower()).limit(2)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if len(ids) > 1:
-                    raise NotFoundError(f"{ref!r} matches several people; use an id or e-mail", code="person.ambiguous")
-                pid = ids[0] if ids else None
+            if digits.isascii() and digits.isdigit():  # not "²" (isdigit, but int() refuses it)
+                if int(digits) >= 2**63:  # no such row, and too large for the database driver
+                    raise NotFoundError(f"no person #{digits}", code="person.not_found")
+                if not visible_people(conn, [int(digits)], viewer):
+                    raise NotFoundError(f"no person with id {int(digits)}", code="person.not_found")
+                return self.get_person(int(digits))
+            pid = _resolve_person(conn, ref, viewer)
         if pid is None:
             raise NotFoundError(
                 f"no person matches {ref!r} (try an e-mail, @handle, full name or #id)",
@@ -306,21 +284,42 @@ class Store:
             )
         return self.get_person(int(pid))
 
-    def readable_space_ids(self, person_id: int | None) -> set[int]:
-        """The spaces a person may read: every public space, and private spaces they are a member of.
-
-        ``None`` stands for an anonymous reader, who sees public spaces only.
-        """
+    def viewer(self, person_id: int | None, role: str | None = "member") -> Viewer:
+        """The :class:`~whoknows.access.Viewer` of ``person_id`` with an account ``role``: what they may read
+        (every public space, and private spaces they are a member of). ``None`` is an anonymous reader, who
+        sees public spaces only. The one place a person's viewer is built."""
         with self.read() as conn:
-            return readable_space_ids_in(conn, person_id)
+            return viewer_in(conn, person_id, role)
 
 
-def readable_space_ids_in(conn: Connection, person_id: int | None) -> set[int]:
-    """:meth:`Store.readable_space_ids` inside a transaction the caller already holds (the same one rule)."""
+def viewer_in(conn: Connection, person_id: int | None, role: str | None = "member") -> Viewer:
+    """:meth:`Store.viewer` inside a transaction the caller already holds (the same one rule)."""
     ids = set(conn.execute(_PUBLIC_SPACES).scalars())
     if person_id is not None:
         ids |= set(conn.execute(_MEMBER_SPACES, {"person": person_id}).scalars())
-    return ids
+    return make_viewer(person_id, role_of(role, person_id), frozenset(int(i) for i in ids))
+
+
+def _resolve_person(conn: Connection, ref: str, viewer: Viewer) -> int | None:
+    """The one person ``ref`` (e-mail, handle, name) names among those ``viewer`` may see; several: an error."""
+    a = schema.person_aliases
+    for kind, value in ((AliasKind.EMAIL, ref), (AliasKind.HANDLE, ref.lstrip("@")), (AliasKind.NAME, ref)):
+        found = conn.execute(
+            select(a.c.person_id).where(a.c.kind == kind.value, a.c.value == normalize_alias(kind, value)).limit(50)
+        ).scalars()
+        seen = visible_people(conn, {int(i) for i in found}, viewer)
+        if len(seen) > 1:
+            listed = ", ".join(f"#{i}" for i in sorted(seen)[:10])
+            raise NotFoundError(
+                f"{ref!r} matches several people ({listed}); use an id or e-mail", code="person.ambiguous"
+            )
+        if seen:
+            return seen.pop()
+    named = conn.execute(select(schema.people.c.id).where(func.lower(schema.people.c.name) == ref.lower()).limit(50))
+    ids = visible_people(conn, {int(i) for i in named.scalars()}, viewer)
+    if len(ids) > 1:
+        raise NotFoundError(f"{ref!r} matches several people; use an id or e-mail", code="person.ambiguous")
+    return ids.pop() if ids else None
 
 
 # Built once: every question reads them.

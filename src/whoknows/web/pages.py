@@ -48,7 +48,7 @@ def inbox_page(request: Request, user: User) -> Response:
     from whoknows.routing import inbox
 
     # The core shows the draft answer and its citations only as far as this expert may read their sources.
-    return render(request, "inbox.html", user=user, items=inbox(user.state.store, user.person_id))
+    return render(request, "inbox.html", user=user, items=inbox(user.state.store, user.viewer))
 
 
 @router.get("/questions")
@@ -56,14 +56,14 @@ def my_questions_page(request: Request, user: User) -> Response:
     from whoknows.routing import my_questions
 
     # The core shows memory's draft only as far as the asker may still read its sources.
-    return render(request, "questions.html", user=user, items=my_questions(user.state.store, user.person_id))
+    return render(request, "questions.html", user=user, items=my_questions(user.state.store, user.viewer))
 
 
 def _profile(user: PageUser, ref: str) -> tuple[dict[str, Any] | None, str | None]:
     from whoknows.expertise import profile
 
     try:
-        found = profile(user.state.store, ref, viewer_id=user.person_id, path=expertise_path(user.state.data_dir))
+        found = profile(user.state.store, ref, user.viewer, path=expertise_path(user.state.data_dir))
     except WhoknowsError as exc:
         if exc.http_status == 404 and exc.code.startswith("person"):
             raise
@@ -99,7 +99,7 @@ def person_page(request: Request, ref: str, user: User) -> Response:
     from whoknows.routing import get_prefs
     from whoknows.routing.availability import availability_of
 
-    person = user.state.store.find_person(ref)
+    person = user.state.store.find_person(ref, user.viewer)
     assert person.id is not None
     profile, problem = _profile(user, f"#{person.id}")
     prefs = get_prefs(user.state.store, person.id)
@@ -147,13 +147,13 @@ def dashboard_page(
 
     if scope not in ("mine", "organisation"):
         scope = "mine"
-    if scope == "organisation" and not user.has_role("analyst"):
+    if scope == "organisation" and not user.viewer.has_role("analyst"):
         raise PageForbidden("The organisation-wide dashboard needs the analyst role.")
     n = months_param(months)
     view = problem = None
     try:
         report = build_report(
-            user.state.store, viewer=user.person_id, admin=scope == "organisation", months=n,
+            user.state.store, user.viewer, organisation=scope == "organisation", months=n,
             settings=user.state.settings,
         )  # fmt: skip
         view = dashboard_view(report, scope=scope, months=n)

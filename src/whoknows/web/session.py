@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from whoknows.access import Viewer
 from whoknows.api.accounts import Principal, authenticate_token
 from whoknows.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppState
 from whoknows.errors import WhoknowsError
@@ -70,11 +71,16 @@ class PageUser:
         return self.principal.has_role(role)
 
     @cached_property
+    def viewer(self) -> Viewer:
+        """What this person may read (:mod:`whoknows.access`): every core read of a page takes it."""
+        return self.state.store.viewer(self.person_id, self.role)
+
+    @cached_property
     def inbox_count(self) -> int:
         """Routed questions waiting for this person (the badge next to "Inbox")."""
         from whoknows.routing import inbox
 
-        return len(inbox(self.state.store, self.person_id))
+        return len(inbox(self.state.store, self.viewer))
 
 
 def safe_next(value: str | None) -> str:

@@ -81,7 +81,7 @@ def handle_slash_command(
         pid = person_for_slack(store, form.get("user_id", ""))
         text = form.get("text", "").strip()
         if text == "inbox":
-            items = inbox(store, pid)
+            items = inbox(store, store.viewer(pid))
             lines = [f"#{i['assignment_id']}: {i['question']} (from {i['asker']})" for i in items] or [
                 "Nothing waiting."
             ]
