@@ -73,8 +73,9 @@ class Settings(BaseSettings):
     #: Data retention: keep the extracted question→solution pairs of deleted messages, de-identified (no
     #: author, people's names scrubbed); false deletes them with the messages.
     retention_keep_knowledge: bool = True
-    #: API server: failed logins allowed per e-mail address within the window (a client address gets 4x);
-    #: more get 429 until the oldest failure leaves the window. 0 switches throttling off.
+    #: API server: failed logins allowed per account within the window (a client address gets 4x), counted in
+    #: the database for every server process; more get 429 until the oldest failure leaves the window. 0 switches
+    #: throttling off.
     api_login_max_failures: int = Field(default=5, ge=0)
     #: API server: the login throttling window in minutes.
     api_login_window_minutes: float = Field(default=15.0, gt=0.0)

@@ -7,6 +7,8 @@
   login. Only its SHA-256 is stored. A token has a role scope that never exceeds its account's role, an optional
   expiry and a revocation time.
 * :func:`authenticate_token` is the one place a presented token becomes a :class:`Principal`.
+* :func:`resolve_login` is the one place a login identifier (e-mail address or ``@handle``, any spelling) becomes
+  an account: login checks that account's password, and its throttle counts failures against it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 
+from whoknows.access import Viewer
 from whoknows.api.errors import AuthInvalid, Forbidden
 from whoknows.errors import InputError, NotFoundError
+from whoknows.model import AliasKind, normalize_alias
 from whoknows.store import Store, schema
 
 ROLES = ("member", "analyst", "admin")
@@ -99,7 +103,7 @@ def add_account(store: Store, person_ref: str, *, role: str, password: str | Non
     check_role(role)
     if password is not None and len(password) < MIN_PASSWORD_CHARS:
         raise InputError(f"the password needs at least {MIN_PASSWORD_CHARS} characters", code="account.weak_password")
-    person = store.find_person(person_ref)
+    person = store.find_person(person_ref, Viewer.system())
     assert person.id is not None
     digest = _hasher().hash(password) if password is not None else None
     a = schema.accounts
@@ -127,7 +131,7 @@ def add_account(store: Store, person_ref: str, *, role: str, password: str | Non
 
 def account_of(store: Store, person_ref: str) -> int:
     """The account id of a person (by e-mail, handle, name or #id)."""
-    person = store.find_person(person_ref)
+    person = store.find_person(person_ref, Viewer.system())
     with store.read() as conn:
         found = conn.execute(select(schema.accounts.c.id).where(schema.accounts.c.person_id == person.id)).scalar()
     if found is None:
@@ -135,32 +139,80 @@ def account_of(store: Store, person_ref: str) -> int:
     return int(found)
 
 
-def verify_login(store: Store, email: str, password: str) -> int:
-    """The account id for a correct e-mail and password; :class:`AuthInvalid` otherwise (same message, same
-    work, whether the person, the account or the password was wrong)."""
-    a = schema.accounts
-    try:
-        person_id = store.find_person(email).id if "@" in email else None
-    except NotFoundError:
-        person_id = None
-    row = None
-    if person_id is not None:
-        with store.read() as conn:
-            row = conn.execute(
-                select(a.c.id, a.c.password_hash).where(a.c.person_id == person_id, a.c.disabled_at.is_(None))
-            ).first()
-    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
+@dataclass(frozen=True)
+class LoginSubject:
+    """What a login identifier names: the one account it resolves to (``None``: none, or several), its password
+    hash (``None`` also when the account is disabled or has no local password), and the identifier as
+    normalised. :attr:`throttle_key` is what failed attempts count against."""
+
+    identifier: str
+    account_id: int | None
+    password_hash: str | None
+
+    @property
+    def throttle_key(self) -> str:
+        if self.account_id is not None:
+            return f"account:{self.account_id}"
+        # A digest, not the text: people type passwords into the e-mail field too.
+        return "login:" + hashlib.sha256(self.identifier.encode()).hexdigest()[:32]
+
+
+def login_identifier(text: str) -> tuple[AliasKind, str]:
+    """The alias a login identifier is compared as: ``@handle`` (any number of ``@`` and spaces before it) is a
+    handle, anything else an e-mail address; both case-insensitive, as the store keeps them."""
+    text = text.strip()
+    if text.startswith("@"):
+        return AliasKind.HANDLE, normalize_alias(AliasKind.HANDLE, text.lstrip("@"))
+    return AliasKind.EMAIL, normalize_alias(AliasKind.EMAIL, text)
+
+
+def resolve_login(store: Store, identifier: str) -> LoginSubject:
+    """The account a login identifier names: the one place both login and its throttle resolve it."""
+    kind, value = login_identifier(identifier)
+    normalised = f"{kind.value}:{value}"
+    if "\x00" in value:  # no alias holds one (and PostgreSQL refuses it in a query)
+        return LoginSubject(normalised, None, None)
+    a, pa = schema.accounts, schema.person_aliases
+    with store.read() as conn:
+        rows = conn.execute(
+            select(a.c.id, a.c.password_hash, a.c.disabled_at)
+            .join(pa, pa.c.person_id == a.c.person_id)
+            .where(pa.c.kind == kind.value, pa.c.value == value)
+            .distinct()
+            .limit(2)
+        ).all()
+    if len(rows) != 1:  # nobody, or an identifier several accounts share: it logs into none of them
+        return LoginSubject(normalised, None, None)
+    row = rows[0]
+    usable = row.password_hash if row.disabled_at is None and row.password_hash else None
+    return LoginSubject(normalised, int(row.id), usable)
+
+
+def check_password(store: Store, subject: LoginSubject, password: str) -> int:
+    """The account id when ``password`` is the subject's; :class:`AuthInvalid` otherwise (same message, same
+    work, whether the account, its password or the password given was missing or wrong)."""
+    stored = subject.password_hash or _dummy_hash()
     try:
         _hasher().verify(stored, password)
-        ok = row is not None and bool(row.password_hash)
+        ok = subject.password_hash is not None
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok or row is None:
+    if not ok or subject.account_id is None:
         raise AuthInvalid("wrong e-mail or password", code="auth.bad_credentials")
     if _hasher().check_needs_rehash(stored):
         with store.write() as conn:
-            conn.execute(update(a).where(a.c.id == row.id).values(password_hash=_hasher().hash(password)))
-    return int(row.id)
+            conn.execute(
+                update(schema.accounts)
+                .where(schema.accounts.c.id == subject.account_id)
+                .values(password_hash=_hasher().hash(password))
+            )
+    return subject.account_id
+
+
+def verify_login(store: Store, identifier: str, password: str) -> int:
+    """The account id for a correct identifier (e-mail or ``@handle``) and password, unthrottled (the API's
+    login route throttles with :class:`whoknows.api.throttle.LoginThrottle` between the two steps)."""
+    return check_password(store, resolve_login(store, identifier), password)
 
 
 def issue_token(

@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from whoknows.api.accounts import (
     Principal,
     authenticate_token,
+    check_password,
     csrf_token_for,
     issue_token,
+    resolve_login,
     revoke_token,
-    verify_login,
 )
 from whoknows.api.deps import CSRF_COOKIE, SESSION_COOKIE, Caller, State
-from whoknows.api.errors import AuthInvalid
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -41,17 +41,14 @@ def _me(state: State, principal: Principal) -> dict[str, Any]:
 
 @router.post("/login")
 def login(body: LoginIn, request: Request, response: Response, state: State) -> dict[str, Any]:
-    """Check e-mail and password; set the session cookie and return the CSRF token for unsafe requests.
-    Repeated failures for one e-mail address or client address are throttled (``429 auth.rate_limited``)."""
-    email = body.email.strip()
+    """Check the e-mail address (or ``@handle``) and password; set the session cookie and return the CSRF token
+    for unsafe requests. Repeated failures for one account or client address are throttled
+    (``429 auth.rate_limited``)."""
+    subject = resolve_login(state.store, body.email)
     address = request.client.host if request.client else None
-    state.logins.check(email, address)
-    try:
-        account_id = verify_login(state.store, email, body.password)
-    except AuthInvalid:
-        state.logins.failed(email, address)
-        raise
-    state.logins.succeeded(email)
+    attempt = state.logins.reserve(subject.throttle_key, address)  # counted before any password work
+    account_id = check_password(state.store, subject, body.password)  # wrong: the counted attempt stays, a failure
+    state.logins.succeeded(attempt)
     hours = state.settings.api_session_hours
     session = issue_token(state.store, account_id, kind="session", name="login", ttl=timedelta(hours=hours))
     csrf = csrf_token_for(session.token)
