@@ -1,10 +1,11 @@
 """BM25 over the index segments (numpy), with the permission filter applied to candidates before the top-k
 cut.
 
-Scoring is Okapi BM25 (k1=1.2, b=0.75) with Lucene's idf ``log(1 + (N - df + 0.5) / (df + 0.5))``; collection
-statistics (N, df, average length) are global over all segments. Per-posting impacts ``tf (k1+1) / (tf + k1 (1
-- b + b dl/avgdl))`` are computed once per segment and cached; a query then costs one gather-add per query
-term.
+Scoring is Okapi BM25 (k1=1.2, b=0.75) with Lucene's idf ``log(1 + (N - df + 0.5) / (df + 0.5))``. Without a
+space filter (offline use) collection statistics (N, df, average length) are global over all segments and the
+per-posting impacts ``tf (k1+1) / (tf + k1 (1 - b + b dl/avgdl))`` are computed once per segment and cached; a
+query then costs one gather-add per query term. With a space filter (every read for a person) the statistics and
+the postings read are the reader's own (:mod:`whoknows.index.readable`): nothing depends on what they cannot read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from whoknows.index.analyzer import analyze_query
 from whoknows.index.contract import NO_FILTER, Filters, Scored
 from whoknows.index.lastquery import LastQuery
+from whoknows.index.readable import readable_rows, readable_scores
 from whoknows.index.segment import BoolArray, FloatArray, Segment
 
 MAX_QUERY_TERMS = 64
@@ -143,6 +145,8 @@ class BM25Retriever:
         qterms = self.query_terms(query)
         if k <= 0 or not qterms or filters.allows_nothing() or not segments:
             return merge_ranked([], k)
+        if filters.spaces is not None:
+            return self._rank_readable(segments, qterms, k, filters)
         n_docs, avgdl = self._avgdl(segments)
         df = Counter[str]()
         for seg in segments:
@@ -157,6 +161,34 @@ class BM25Retriever:
         parts = []
         for seg in segments:
             scores = self._scores(seg, weights, avgdl)
+            if scores is not None:
+                parts.append(top_candidates(seg, scores, k, filters))
+        return merge_ranked(parts, k)
+
+    def _rank_readable(self, segments: Sequence[Segment], qterms: Counter[str], k: int, filters: Filters) -> Ranked:
+        """:meth:`rank_arrays` over the rows of ``filters.spaces`` only, with their own statistics."""
+        assert filters.spaces is not None
+        views = [readable_rows(seg, filters.spaces) for seg in segments]
+        n_docs = sum(v.count for v in views)
+        if not n_docs:
+            return merge_ranked([], k)
+        avgdl = sum(v.total_length for v in views) / n_docs
+        df = Counter[str]()
+        for seg, view in zip(segments, views, strict=True):
+            for t in qterms:
+                tid = seg.term_index.get(t)
+                if tid is not None:
+                    df[t] += view.slices(seg, tid)[0]
+        chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
+        idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
+        weights = tuple(sorted(idf.items()))
+        parts = []
+        for seg, view in zip(segments, views, strict=True):
+            key = (weights, avgdl, filters.spaces)
+            found, scores = self._last.get(seg, "bm25-readable", key)
+            if not found:
+                scores = readable_scores(seg, view, weights, avgdl, self.k1, self.b)
+                self._last.put(seg, "bm25-readable", key, scores)
             if scores is not None:
                 parts.append(top_candidates(seg, scores, k, filters))
         return merge_ranked(parts, k)

@@ -59,6 +59,7 @@ class Segment:
     ivf: ivf_files.IVF | None = None
     _ivf_vectors32: FloatArray | None = None
     _total_length: int | None = None
+    _length_prefix: npt.NDArray[np.int64] | None = None
 
     @property
     def name(self) -> str:
@@ -83,6 +84,20 @@ class Segment:
         if self._total_length is None:
             self._total_length = int(np.asarray(self.lengths).sum(dtype=np.int64))
         return self._total_length
+
+    def length_prefix(self) -> npt.NDArray[np.int64]:
+        """Cumulative document lengths (``[0, l0, l0 + l1, ...]``): the summed length of a row range in O(1)."""
+        if self._length_prefix is None:
+            prefix = np.zeros(len(self) + 1, dtype=np.int64)
+            np.cumsum(np.asarray(self.lengths), out=prefix[1:])
+            self._length_prefix = prefix
+        return self._length_prefix
+
+    def space_sorted(self) -> bool:
+        """Whether the rows are sorted by space (every segment written by this version is)."""
+        if self._space_codes is None:
+            self._index_spaces()
+        return self.sorted_by_space
 
     def ivf_vectors32(self) -> FloatArray | None:
         """The vectors in IVF list order (``ivf.order``) as float32, so that a probed list is one contiguous

@@ -67,15 +67,25 @@ def build_memory_index(
 ) -> SearchIndex:
     """(Re)build the memory index at ``path`` from the store: BM25 plus vectors from a static embedder trained
     on the organisation's own Q&A text. ``vectors=None`` decides by size (lexical only below
-    :data:`MIN_VECTOR_DOCS` documents); True/False force it (benchmarks compare both)."""
+    :data:`MIN_VECTOR_DOCS` documents); True/False force it (benchmarks compare both).
+
+    The embedder learns only from text in public spaces, which everyone may read: a word used only in private
+    spaces gets no vector, so what a question finds by meaning cannot reveal what private spaces say."""
     fingerprint = store_fingerprint(store)
     embedder = None
     if vectors is None:
         vectors = fingerprint["pairs"] >= MIN_VECTOR_DOCS
     if vectors and fingerprint["pairs"]:
+        public = store.viewer(None).spaces or frozenset()
         with store.read() as conn:
-            step = max(1, fingerprint["pairs"] // TRAIN_SAMPLE)
-            sample = [d.text for i, d in enumerate(pair_docs(conn)) if i % step == 0]
+            qp = schema.qa_pairs
+            n_public = sum(
+                int(conn.execute(select(func.count()).where(qp.c.space_id.in_(part))).scalar() or 0)
+                for part in in_chunks(sorted(public))
+            )
+            step = max(1, n_public // TRAIN_SAMPLE)
+            texts = (d.text for d in pair_docs(conn) if d.space_id in public)
+            sample = [t for i, t in enumerate(texts) if i % step == 0]
         try:
             embedder = train_static(sample)
         except SearchIndexError as exc:
