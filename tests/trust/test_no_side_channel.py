@@ -175,3 +175,25 @@ def test_system_viewer_reads_everything_and_nobody_else_can_be_built() -> None:
     assert system.is_system and system.can_read(12345) and system.sees_timings
     with pytest.raises(TypeError):
         Viewer(1, "member", frozenset({1}))
+
+
+def test_every_core_read_takes_a_viewer() -> None:
+    """The permission check is a structure: each read on behalf of a person takes a Viewer, and none accepts a
+    set of space ids (or a bare person id) that a caller could widen."""
+    import inspect
+    import typing
+
+    from whoknows.analytics import build_report
+    from whoknows.expertise import find_experts, profile
+    from whoknows.memory.ask import ask
+    from whoknows.routing import inbox, my_questions
+    from whoknows.routing.assign import visible_draft
+    from whoknows.store import Store
+
+    reads = [MemorySearch.ask, ask, find_experts, profile, inbox, my_questions, visible_draft, build_report]
+    reads += [Store.find_person]
+    for fn in reads:
+        hints = typing.get_type_hints(fn)
+        params = inspect.signature(fn).parameters
+        assert any(hints.get(p) is Viewer for p in params), fn.__qualname__
+        assert not {"readable", "asker_id", "viewer_id", "spaces"} & set(params), fn.__qualname__
