@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from apihelpers import error_of
 from fastapi.testclient import TestClient
@@ -122,3 +123,15 @@ def test_admin_creates_tokens_never_wider_than_the_account(api: Api) -> None:
     r = api.client.delete(f"/api/v1/admin/tokens/{body['id']}", headers=api.auth("ada"))
     assert r.json() == {"id": body["id"], "revoked": True}
     error_of(api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['token']}"}), 401)
+
+
+def test_the_unknown_account_stand_in_hash_is_made_at_start(tmp_path: Path) -> None:
+    """Made on the first login for an unknown identifier, the stand-in hash would make that answer slower than
+    a known account's (a one-off signal that the identifier has no account)."""
+    from whoknows.api import accounts
+    from whoknows.api.app import create_app
+    from whoknows.settings import Settings
+
+    accounts._dummy_hash.cache_clear()
+    create_app(Settings(data_dir=tmp_path, db=str(tmp_path / "w.db")))
+    assert accounts._dummy_hash.cache_info().currsize == 1

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi import Path as PathParam
 
 from whoknows.access import Viewer
-from whoknows.api.accounts import Principal, authenticate_token, csrf_matches
+from whoknows.api.accounts import Principal, authenticate_token, csrf_matches, prepare_logins
 from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
 from whoknows.api.imports import ImportJobs
 from whoknows.api.throttle import LoginThrottle
@@ -51,6 +51,7 @@ class AppState:
     _expertise_rebuild: SingleFlight = field(init=False)
 
     def __post_init__(self) -> None:
+        prepare_logins()
         self.imports = ImportJobs(self.store, self.settings)
         self.learner = BackgroundLearner(self.store, self.settings.data_dir)
         self._expertise_rebuild = SingleFlight(
