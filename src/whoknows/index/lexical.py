@@ -11,6 +11,7 @@ the postings read are the reader's own (:mod:`whoknows.index.readable`): nothing
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol, cast
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from whoknows.index.analyzer import analyze_query
 from whoknows.index.contract import NO_FILTER, Filters, Scored
 from whoknows.index.lastquery import LastQuery
-from whoknows.index.readable import readable_rows, readable_scores
+from whoknows.index.readable import IntArray, readable_rows, readable_scores
 from whoknows.index.segment import BoolArray, FloatArray, Segment
 
 MAX_QUERY_TERMS = 64
@@ -114,6 +115,7 @@ class BM25Retriever:
         self.k1, self.b = k1, b
         self._impacts: dict[tuple[str, float], FloatArray] = {}
         self._last = LastQuery()
+        self._reader_memo = threading.local()
 
     def _avgdl(self, segments: Sequence[Segment]) -> tuple[int, float]:
         n = sum(len(s) for s in segments)
@@ -168,30 +170,49 @@ class BM25Retriever:
     def _rank_readable(self, segments: Sequence[Segment], qterms: Counter[str], k: int, filters: Filters) -> Ranked:
         """:meth:`rank_arrays` over the rows of ``filters.spaces`` only, with their own statistics."""
         assert filters.spaces is not None
-        views = [readable_rows(seg, filters.spaces) for seg in segments]
-        n_docs = sum(v.count for v in views)
-        if not n_docs:
-            return merge_ranked([], k)
-        avgdl = sum(v.total_length for v in views) / n_docs
-        df = Counter[str]()
-        for seg, view in zip(segments, views, strict=True):
-            for t in qterms:
-                tid = seg.term_index.get(t)
-                if tid is not None:
-                    df[t] += view.slices(seg, tid)[0]
-        chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
-        idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
-        weights = tuple(sorted(idf.items()))
+        key = (tuple(sorted(qterms.items())), filters.spaces)
+        memo = getattr(self._reader_memo, "last", None)
+        if memo is not None and memo[0] == key and memo[1] == segments:
+            weights, avgdl, postings = memo[2]
+        else:
+            weights, avgdl, postings = self._reader_statistics(segments, qterms, filters.spaces)
+            self._reader_memo.last = (key, list(segments), (weights, avgdl, postings))
         parts = []
-        for seg, view in zip(segments, views, strict=True):
-            key = (weights, avgdl, filters.spaces)
-            found, scores = self._last.get(seg, "bm25-readable", key)
+        for seg, found_postings in zip(segments, postings, strict=True):
+            last_key = (weights, avgdl, filters.spaces)
+            found, scores = self._last.get(seg, "bm25-readable", last_key)
             if not found:
-                scores = readable_scores(seg, view, weights, avgdl, self.k1, self.b)
-                self._last.put(seg, "bm25-readable", key, scores)
+                scores = readable_scores(seg, found_postings, weights, avgdl, self.k1, self.b)
+                self._last.put(seg, "bm25-readable", last_key, scores)
             if scores is not None:
                 parts.append(top_candidates(seg, scores, k, filters))
         return merge_ranked(parts, k)
+
+    def _reader_statistics(
+        self, segments: Sequence[Segment], qterms: Counter[str], spaces: frozenset[int]
+    ) -> tuple[tuple[tuple[str, float], ...], float, list[dict[str, IntArray]]]:
+        """(term weights, average length, per segment the positions of each term's readable postings) over the
+        reader's rows; once per question (its searches for solved and open questions share them)."""
+        views = [readable_rows(seg, spaces) for seg in segments]
+        n_docs = sum(v.count for v in views)
+        if not n_docs:
+            return (), 1.0, [{} for _ in segments]
+        avgdl = sum(v.total_length for v in views) / n_docs
+        df = Counter[str]()
+        postings: list[dict[str, IntArray]] = []  # per segment: term -> positions of its readable postings
+        for seg, view in zip(segments, views, strict=True):
+            of_seg: dict[str, IntArray] = {}
+            for t in qterms:
+                tid = seg.term_index.get(t)
+                if tid is not None:
+                    n, where = view.slices(seg, tid)
+                    if n:
+                        df[t] += n
+                        of_seg[t] = where
+            postings.append(of_seg)
+        chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
+        idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
+        return tuple(sorted(idf.items())), avgdl, postings
 
     def _scores(self, seg: Segment, weights: tuple[tuple[str, float], ...], avgdl: float) -> FloatArray | None:
         """Dense BM25 scores of every row of ``seg`` (``None``: no query term in it), once per question (see

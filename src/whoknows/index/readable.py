@@ -21,6 +21,8 @@ import numpy.typing as npt
 from whoknows.index.segment import FloatArray, Segment
 
 IntArray = npt.NDArray[np.int64]
+#: A posting list up to this many times the number of range bounds is masked rather than binary-searched.
+GATHER_BELOW = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +30,18 @@ class ReadableRows:
     """The rows of one segment a reader may see: ``bounds`` = flat ``[start0, end0, start1, end1, ...]``."""
 
     bounds: IntArray | None  # None: the segment is not sorted by space (use ``mask``)
-    mask: npt.NDArray[np.bool_] | None
+    mask: npt.NDArray[np.bool_]  # per row: readable?
     count: int
     total_length: int
 
     def slices(self, seg: Segment, term_id: int) -> tuple[int, IntArray]:
-        """(document frequency among readable rows, positions of those postings in ``seg.postings``)."""
+        """(document frequency among readable rows, positions of those postings in ``seg.postings``).
+
+        A short posting list is masked (a few gathers), a long one cut by binary search at the range bounds
+        (its unreadable parts are never read); either way the cost follows the readable postings, not the list."""
         lo, hi = int(seg.indptr[term_id]), int(seg.indptr[term_id + 1])
         post = seg.postings[lo:hi]
-        if self.bounds is None:
-            assert self.mask is not None
+        if self.bounds is None or hi - lo <= GATHER_BELOW * len(self.bounds):
             where = np.flatnonzero(self.mask[post]).astype(np.int64) + lo
             return len(where), where
         cuts = np.searchsorted(post, self.bounds)
@@ -55,39 +59,38 @@ class ReadableRows:
 
 def readable_rows(seg: Segment, spaces: frozenset[int]) -> ReadableRows:
     """The rows of ``seg`` in ``spaces``, with their count and summed length."""
-    prefix = seg.length_prefix()
-    if seg.space_sorted():
-        ranges = seg.space_ranges(spaces)
-        bounds = np.asarray([b for r in ranges for b in r], dtype=np.int64)
-        count = int(sum(e - s for s, e in ranges))
-        total = int(sum(int(prefix[e] - prefix[s]) for s, e in ranges))
-        return ReadableRows(bounds, None, count, total)
     from whoknows.index.contract import Filters
 
-    mask = seg.allowed(Filters(spaces=spaces))
+    prefix = seg.length_prefix()
+    mask = seg.mask(Filters(spaces=spaces))  # kept per reader by the segment
     assert mask is not None
+    if seg.space_sorted():
+        starts, ends = seg.space_bounds(spaces)
+        bounds = np.empty(2 * len(starts), dtype=np.int64)
+        bounds[0::2], bounds[1::2] = starts, ends
+        count = int((ends - starts).sum())
+        total = int((prefix[ends] - prefix[starts]).sum())
+        return ReadableRows(bounds, mask, count, total)
     lengths = np.asarray(seg.lengths, dtype=np.int64)
     return ReadableRows(None, mask, int(mask.sum()), int(lengths[mask].sum()))
 
 
 def readable_scores(
     seg: Segment,
-    view: ReadableRows,
+    postings: dict[str, IntArray],
     weights: tuple[tuple[str, float], ...],
     avgdl: float,
     k1: float,
     b: float,
 ) -> FloatArray | None:
-    """Dense BM25 scores of ``seg``'s rows (zero outside the reader's rows) with the reader's ``avgdl``; ``None``
-    when no readable row holds a query term."""
+    """Dense BM25 scores of ``seg``'s rows (zero outside the reader's rows) with the reader's ``avgdl``, from the
+    positions of each term's readable postings (:meth:`ReadableRows.slices`); ``None`` when no readable row holds
+    a query term."""
     scores: FloatArray | None = None
     lengths = seg.lengths
     for term, w in weights:
-        tid = seg.term_index.get(term)
-        if tid is None:
-            continue
-        n, where = view.slices(seg, tid)
-        if not n:
+        where = postings.get(term)
+        if where is None:
             continue
         rows = seg.postings[where]
         tf = np.asarray(seg.tfs[where], dtype=np.float32)

@@ -111,17 +111,21 @@ class Segment:
     def space_ranges(self, spaces: frozenset[int]) -> list[tuple[int, int]]:
         """Row ranges ``[start, end)`` of the allowed spaces (rows are sorted by space); neighbouring allowed
         spaces make one range."""
+        starts, ends = self.space_bounds(spaces)
+        return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+    def space_bounds(self, spaces: frozenset[int]) -> tuple[IntArray, IntArray]:
+        """:meth:`space_ranges` as two arrays (starts, ends)."""
         if self._space_codes is None:
             self._index_spaces()
         assert self._space_starts is not None
         idx = np.flatnonzero(self._space_lut(spaces))
         if not len(idx):
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         breaks = np.flatnonzero(np.diff(idx) > 1)
         firsts = np.concatenate(([idx[0]], idx[breaks + 1]))
         lasts = np.concatenate((idx[breaks], [idx[-1]]))
-        starts, ends = self._space_starts[firsts], self._space_starts[lasts + 1]
-        return list(zip(starts.tolist(), ends.tolist(), strict=True))
+        return self._space_starts[firsts], self._space_starts[lasts + 1]
 
     def space_codes(self) -> npt.NDArray[np.intp]:
         """Per row, the code of its space among the segment's distinct spaces (the order of :meth:`space_lut`)."""
