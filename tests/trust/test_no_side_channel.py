@@ -197,3 +197,27 @@ def test_every_core_read_takes_a_viewer() -> None:
         params = inspect.signature(fn).parameters
         assert any(hints.get(p) is Viewer for p in params), fn.__qualname__
         assert not {"readable", "asker_id", "viewer_id", "spaces"} & set(params), fn.__qualname__
+
+
+def test_experts_for_a_private_word_are_those_for_an_unknown_word(tmp_path: Path) -> None:
+    """Expert finding as an outsider: a question carrying a word from a private space gets exactly the answer a
+    question carrying a word that exists nowhere gets (same people, scores, evidence, reason)."""
+    from whoknows.expertise import build_expertise, find_experts
+
+    org = build_org(tmp_path)
+    try:
+        model = build_expertise(org.store, tmp_path / "experts-model")
+        ivy = org.store.viewer(org.ids["ivy"])
+        checked = 0
+        for c in org.canaries:
+            if org.may_see("ivy", c) or c.role == "person":
+                continue
+            secret = find_experts(org.store, f"{c.topic} {c.token}", ivy, model=model).as_dict()
+            unknown = find_experts(org.store, f"{c.topic} zqnowherex", ivy, model=model).as_dict()
+            for result in (secret, unknown):
+                result.pop("question")
+            assert secret == unknown or str(secret).replace(c.token, "zqnowherex") == str(unknown), c
+            checked += 1
+        assert checked >= 5
+    finally:
+        org.close()
