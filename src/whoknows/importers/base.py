@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from whoknows.errors import InputError
+from whoknows.importers.json_bounds import DEFAULT_BOUNDS, JsonBounds, check_json_bounds
 from whoknows.model import Batch
+
+#: Problems listed per file (and in all); past them one issue says how the rest went unlisted, so that a file of
+#: millions of bad records costs the memory of a thousand warnings.
+MAX_ISSUES_PER_FILE = 1_000
+MAX_ISSUES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,7 @@ class SourceReader(ABC):
         self.space_name = space_name
         self.batch_size = batch_size
         self.issues: list[ImportIssue] = []
+        self._issues_per_file: dict[str, int] = {}
 
     @property
     @abstractmethod
@@ -69,17 +76,24 @@ class SourceReader(ABC):
         return None
 
     def warn(self, file: str | Path, where: str | None, reason: str) -> None:
-        self.issues.append(ImportIssue(str(file), where, reason))
+        name = str(file)
+        seen = self._issues_per_file[name] = self._issues_per_file.get(name, 0) + 1
+        if seen <= MAX_ISSUES_PER_FILE and len(self.issues) < MAX_ISSUES:
+            self.issues.append(ImportIssue(name, where, reason))
+        elif seen == MAX_ISSUES_PER_FILE + 1 and len(self.issues) < MAX_ISSUES + 1_000:
+            rest = f"more than {MAX_ISSUES_PER_FILE:,} problems; the rest not listed"
+            self.issues.append(ImportIssue(name, None, rest))
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def loads_json(data: bytes | str) -> tuple[Any, int]:
-    """``json.loads``, with lone surrogates (``"\\ud800"`` escapes decode to strings no database can store)
-    replaced by U+FFFD. Returns the value and how many were replaced; raises what ``json.loads`` raises (and
-    ``RecursionError`` for absurd nesting)."""
+def loads_json(data: bytes | str, bounds: JsonBounds = DEFAULT_BOUNDS) -> tuple[Any, int]:
+    """``json.loads`` of input within ``bounds`` (else :class:`.json_bounds.JsonBoundError`, before parsing), with
+    lone surrogates (``"\\ud800"`` escapes decode to strings no database can store) replaced by U+FFFD. Returns the
+    value and how many were replaced; raises what ``json.loads`` raises."""
+    check_json_bounds(data, bounds)
     value = json.loads(data)
     text = data if isinstance(data, str) else data.decode(json.detect_encoding(data), "replace")
     if not _SURROGATE_ESCAPE.search(text):

@@ -36,6 +36,7 @@ from whoknows.importers.base import ImportError_, SourceReader
 from whoknows.importers.email_parse import ParsedMail, parse_mail
 from whoknows.importers.email_text import strip_reply
 from whoknows.importers.email_threads import assign_threads
+from whoknows.importers.export_folder import export_files
 from whoknows.importers.questions import looks_like_question
 from whoknows.model import Alias, AliasKind, Batch, Message, MessageKind, Person, Space, SpaceKind, Thread
 from whoknows.model import Visibility as Vis
@@ -72,13 +73,14 @@ class EmailReader(SourceReader):
             return
         path = self.path
         if path.is_dir():
-            boxes = [Path(d) for d, _, _ in os.walk(path) if Path(d).name in ("cur", "new")]
+            files = export_files(path)  # refuses links that leave the folder
+            boxes = {Path(d) for d, _, _ in os.walk(path) if Path(d).name in ("cur", "new")}
             if boxes:
                 self.format = "maildir"
-                self._files = sorted(f for d in boxes for f in d.iterdir() if f.is_file())
+                self._files = [f for f in files if f.parent in boxes]
             else:
                 self.format = "eml"
-                self._files = sorted(f for f in path.rglob("*") if f.suffix.lower() == ".eml" and f.is_file())
+                self._files = [f for f in files if f.suffix.lower() == ".eml"]
                 if not self._files:
                     raise ImportError_(
                         f"{path}: no maildir (cur/, new/) and no .eml files found", code="import.not_email"

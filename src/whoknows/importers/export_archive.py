@@ -2,13 +2,16 @@
 
 A zip is untrusted input. :class:`ExportArchive` therefore
 
-* rejects member names that would escape the export (``../x``, ``/etc/x``, ``C:\\x``) with a warning;
-* refuses the whole archive (:class:`ImportError_`) when the *declared* sizes exceed :attr:`max_total_bytes`,
-  or a member larger than :attr:`ratio_min_bytes` declares a compression ratio above :attr:`max_ratio`
-  (a zip bomb);
-* reads members with a streaming size limit that does not trust the headers: a member that yields more
-  than :attr:`max_file_bytes` is skipped with a warning, and reading more than :attr:`max_total_bytes` in
-  total stops the import;
+* rejects member names that would escape the export (``../x``, ``/etc/x``, ``C:\\x``) with a warning, and in a
+  folder refuses links that leave it (:mod:`.export_folder`);
+* refuses the whole archive (:class:`ImportError_`, naming the member and the bound) before inflating anything
+  when the *declared* sizes exceed :attr:`max_total_bytes`, or a member larger than :attr:`ratio_min_bytes`
+  declares a compression ratio above :attr:`max_ratio`, or the whole archive does (many small members; a zip
+  bomb) — ``zipfile`` never inflates a member past its declared size, so these checks hold;
+* skips, with a warning, a member declared larger than :attr:`max_file_bytes`, without inflating it, and reads
+  the others with a streaming size limit that does not trust the headers either: a member that yields more than
+  :attr:`max_file_bytes` is skipped with a warning, and reading more than :attr:`max_total_bytes` in total stops
+  the import;
 * turns a truncated or corrupt archive (no central directory) into an :class:`ImportError_` naming the file,
   and a corrupt member (bad CRC, broken deflate stream) into a warning for that member.
 
@@ -18,7 +21,6 @@ one top folder (``export/users.json``), that folder is stripped.
 
 from __future__ import annotations
 
-import os
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from whoknows.importers.base import ImportError_
+from whoknows.importers.export_folder import export_files
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -55,9 +58,9 @@ class ExportArchive:
     """The files of an export folder or zip, by relative path (see the module docstring)."""
 
     max_total_bytes: int = 8 * GiB
-    max_file_bytes: int = 512 * MiB
-    max_ratio: float = 100.0
-    ratio_min_bytes: int = 16 * MiB
+    max_file_bytes: int = 256 * MiB
+    max_ratio: float = 100.0  # real Slack exports deflate about 8 to 15 times
+    ratio_min_bytes: int = 1 * MiB
 
     def __init__(self, path: Path, warn: WarnFn, *, limits: dict[str, float] | None = None):
         self.path = path
@@ -75,16 +78,12 @@ class ExportArchive:
 
     # -- opening --------------------------------------------------------------------------------------------
     def _scan_folder(self) -> None:
-        root = self.path
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, root)
-            for fn in sorted(filenames):
-                rel = fn if rel_dir == "." else f"{rel_dir}/{fn}".replace(os.sep, "/")
-                try:
-                    self._sizes[rel] = os.stat(os.path.join(dirpath, fn)).st_size
-                except OSError as exc:
-                    self.warn(os.path.join(dirpath, fn), None, f"cannot read: {exc.strerror or exc}")
+        for path in export_files(self.path):  # refuses links that leave the folder
+            rel = path.relative_to(self.path).as_posix()
+            try:
+                self._sizes[rel] = path.stat().st_size
+            except OSError as exc:
+                self.warn(str(path), None, f"cannot read: {exc.strerror or exc}")
 
     def _open_zip(self) -> None:
         try:
@@ -119,6 +118,14 @@ class ExportArchive:
                 f"{self.max_total_bytes:,}; refusing a possible zip bomb",
                 code="import.zip_bomb",
             )
+        packed = self.path.stat().st_size
+        if declared > self.ratio_min_bytes and declared > self.max_ratio * max(packed, 1):
+            zf.close()
+            raise ImportError_(
+                f"{self.path}: the archive expands {declared:,} bytes from {packed:,} (ratio above "
+                f"{self.max_ratio:g}); refusing a possible zip bomb",
+                code="import.zip_bomb",
+            )
         # Strip one common top folder ("export/users.json" -> "users.json").
         tops = {n.split("/", 1)[0] for n in names if "/" in n}
         if len(tops) == 1 and all("/" in n for n in names):
@@ -150,6 +157,9 @@ class ExportArchive:
 
     def read(self, name: str) -> bytes | None:
         """The member's bytes, or None (with a warning) if it is corrupt, unreadable or too large."""
+        if self.size(name) > self.max_file_bytes:  # declared (zip) or on disk (folder): not even inflated
+            self.warn(self.display(name), None, f"larger than {self.max_file_bytes:,} bytes; skipped")
+            return None
         try:
             return self._read_limited(name)
         except MemberTooLarge:

@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from whoknows.importers.base import ImportError_, SourceReader
+from whoknows.importers.export_folder import export_files
 from whoknows.importers.questions import looks_like_question
 from whoknows.importers.slack_text import rewrite_markup
 from whoknows.importers.xml_records import (
@@ -78,7 +79,7 @@ class SlackChatsXmlReader(SourceReader):
 
     def validate(self) -> None:
         if self.path.is_dir():
-            files = sorted(p for p in self.path.rglob("*.xml") if p.is_file())
+            files = [p for p in export_files(self.path) if p.name.endswith(".xml")]  # refuses links leaving it
             if not files:
                 raise ImportError_(f"{self.path}: no *.xml files; expected disentangled Slack chat XML")
         elif self.path.is_file():

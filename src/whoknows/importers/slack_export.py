@@ -44,6 +44,7 @@ from typing import Any
 
 from whoknows.importers.base import ImportError_, SourceReader, loads_json
 from whoknows.importers.export_archive import ExportArchive
+from whoknows.importers.json_bounds import DEFAULT_BOUNDS, JsonBoundError
 from whoknows.importers.questions import looks_like_question
 from whoknows.importers.slack_directory import (
     CHANNEL_FILES,
@@ -106,6 +107,8 @@ class SlackExportReader(SourceReader):
         super().__init__(path, space_name=space_name, batch_size=batch_size)
         #: Archive limits (see :class:`.ExportArchive`); tests and operators may lower or raise them.
         self.limits: dict[str, float] = {}
+        #: Bounds on every JSON file (see :mod:`.json_bounds`); a file past them stops the import.
+        self.json_bounds = DEFAULT_BOUNDS
         self.skipped: Counter[str] = Counter()
         self._archive: ExportArchive | None = None
         self._pending = Batch()
@@ -149,13 +152,9 @@ class SlackExportReader(SourceReader):
         total = sum(self._archive.size(n) for n in days)
         sample_bytes = sample_msgs = 0
         for name in days[:: max(1, len(days) // 3)][:3]:
-            data = self._archive.read(name)
-            try:
-                parsed = json.loads(data) if data else None
-            except (ValueError, RecursionError):
-                continue
+            parsed = self._load_json(name, quiet=True)
             if isinstance(parsed, list):
-                sample_bytes, sample_msgs = sample_bytes + len(data or b""), sample_msgs + len(parsed)
+                sample_bytes, sample_msgs = sample_bytes + self._archive.size(name), sample_msgs + len(parsed)
         if not sample_msgs:
             return None
         return round(total * sample_msgs / max(sample_bytes, 1))
@@ -183,7 +182,9 @@ class SlackExportReader(SourceReader):
             return None
         return data
 
-    def _load_json(self, name: str) -> Any:
+    def _load_json(self, name: str, *, quiet: bool = False) -> Any:
+        """The file's JSON value, or None (with a warning unless ``quiet``) if it cannot be read; a file past
+        :attr:`json_bounds` raises :class:`ImportError_` naming it."""
         archive = self._archive
         assert archive is not None
         if name not in archive:
@@ -192,22 +193,25 @@ class SlackExportReader(SourceReader):
         if data is None:
             return None
         try:
-            value, replaced = loads_json(data)
-        except json.JSONDecodeError as exc:
-            self.warn(
-                archive.display(name),
-                f"line {exc.lineno}, column {exc.colno}",
-                f"invalid JSON ({exc.msg}); file skipped",
-            )
-        except UnicodeDecodeError as exc:
-            self.warn(archive.display(name), f"byte {exc.start}", "not UTF-8 text; file skipped")
+            value, replaced = loads_json(data, self.json_bounds)
+        except JsonBoundError as exc:
+            raise ImportError_(f"{archive.display(name)}: {exc.message}", code=exc.code) from None
         except (ValueError, RecursionError) as exc:
-            self.warn(archive.display(name), None, f"invalid JSON ({type(exc).__name__}); file skipped")
+            if not quiet:
+                self._invalid(archive.display(name), exc)
         else:
-            if replaced:
+            if replaced and not quiet:
                 self.warn(archive.display(name), None, f"{replaced} invalid \\u escape(s) (lone surrogates) replaced")
             return value
         return None
+
+    def _invalid(self, file: str, exc: ValueError | RecursionError) -> None:
+        if isinstance(exc, json.JSONDecodeError):
+            self.warn(file, f"line {exc.lineno}, column {exc.colno}", f"invalid JSON ({exc.msg}); file skipped")
+        elif isinstance(exc, UnicodeDecodeError):
+            self.warn(file, f"byte {exc.start}", "not UTF-8 text; file skipped")
+        else:
+            self.warn(file, None, f"invalid JSON ({type(exc).__name__}); file skipped")
 
     def _batches(self, archive: ExportArchive, source: str) -> Iterator[Batch]:
         people, handles = people_from_users(self._users, source)

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from whoknows.importers.base import ImportError_, SourceReader
 from whoknows.importers.export_archive import ExportArchive
+from whoknows.importers.export_folder import check_inside
 from whoknows.importers.html_text import html_to_text
 from whoknows.importers.xml_records import (
     MAX_TEXT,
@@ -58,6 +59,8 @@ class StackExchangeReader(SourceReader):
         """Where ``name`` lives: a path on disk or a zip member (case-insensitive); None if absent."""
         if self.path.is_dir():
             found = [p for p in self.path.iterdir() if p.name.lower() == name.lower()]
+            if found and found[0].is_symlink():
+                check_inside(self.path.resolve(), found[0])  # refuses a link that leaves the dump folder
             return str(found[0]) if found else None
         members = [m for m in self._zip_names() if m.rsplit("/", 1)[-1].lower() == name.lower()]
         return min(members, key=lambda m: m.count("/")) if members else None

@@ -24,11 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from whoknows.importers.base import ImportError_, loads_json
+from whoknows.importers.json_bounds import JsonBoundError
 
 WarnFn = Callable[[str, str | None, str], None]
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
+#: Longest CSV field and JSON Lines record, in characters; a longer JSON line is skipped with a warning.
+MAX_RECORD_CHARS = 64 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS))
 
 
 def normalize_column(name: str) -> str:
@@ -167,11 +170,21 @@ class TableFile:
 
     def _jsonl(self) -> Iterator[Record]:
         with self._open() as fh:
-            for number, line in enumerate(fh, 1):
+            number = 0
+            while line := fh.readline(MAX_RECORD_CHARS + 1):
+                number += 1
+                if len(line) > MAX_RECORD_CHARS:
+                    while line and not line.endswith("\n"):  # the rest of the record, in bounded pieces
+                        line = fh.readline(MAX_RECORD_CHARS)
+                    self.warn(str(self.path), f"line {number}", f"longer than {MAX_RECORD_CHARS:,} characters; skipped")
+                    continue
                 if not line.strip():
                     continue
                 try:
                     obj, replaced = loads_json(line)
+                except JsonBoundError as exc:
+                    self.warn(str(self.path), f"line {number}", f"{exc.message}; skipped")
+                    continue
                 except (ValueError, RecursionError) as exc:
                     self.warn(str(self.path), f"line {number}", f"invalid JSON ({exc}); skipped")
                     continue

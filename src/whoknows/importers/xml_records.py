@@ -20,6 +20,9 @@ from whoknows.importers.base import ImportError_
 
 #: Longest message text kept; longer texts are cut (with a warning and ``meta["truncated"]``).
 MAX_TEXT = 1_000_000
+#: Text collected per record at most (the rest is dropped and the record marked ``truncated``), so that memory
+#: does not grow with one enormous element.
+MAX_RECORD_TEXT = 2 * MAX_TEXT
 CHUNK = 1 << 16
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 WarnFn = Callable[[str, "str | None", str], None]
@@ -117,13 +120,14 @@ class _Collector:
         self.field: str | None = None
         self.text: list[str] = []
         self.own: list[str] = []
+        self.kept = 0  # characters of text collected for the current record
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         if self.depth == 0:
             self.root = tag
         elif self.depth == 1:
             self.current = XmlRecord(self.name, tag, self.parser.CurrentLineNumber, attrs)
-            self.own = []
+            self.own, self.kept = [], 0
         elif self.depth == 2:
             self.field, self.text = tag, []
         self.depth += 1
@@ -143,10 +147,13 @@ class _Collector:
             self.current = None
 
     def data(self, text: str) -> None:
-        if self.depth >= 3:
-            self.text.append(text)
-        elif self.depth == 2:
-            self.own.append(text)
+        if self.depth < 2 or self.current is None:
+            return
+        if self.kept + len(text) > MAX_RECORD_TEXT:
+            self.current.truncated = True
+            text = text[: max(0, MAX_RECORD_TEXT - self.kept)]
+        self.kept += len(text)
+        (self.text if self.depth >= 3 else self.own).append(text)
 
 
 def read_xml_records(stream: IO[bytes], name: str, warn: WarnFn, *, root: str | None = None) -> Iterator[XmlRecord]:
