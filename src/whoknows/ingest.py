@@ -2,7 +2,9 @@
 
 Each batch is written in its own transaction, so an import that fails part-way keeps the batches already
 committed and loses none of the data stored before it; running it again skips what is already there
-(``(source, external_id)`` is unique), which makes an interrupted import resumable.
+(``(source, external_id)`` is unique), which makes an interrupted import resumable. The run keeps a heartbeat
+(its process and the counts so far) so that readers can tell a killed run from a running one
+(:mod:`whoknows.store.import_runs`); each import first records the dead runs it finds as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 from whoknows.errors import WhoknowsError
 from whoknows.model import Batch, WriteStats
-from whoknows.store import Store
+from whoknows.store import Store, import_runs
 
 ProgressFn = Callable[[Batch, WriteStats], None]
 
@@ -49,14 +51,18 @@ def ingest(
     progress: ProgressFn | None = None,
 ) -> ImportResult:
     """Write every batch of ``batches`` and record the run in the ``imports`` table."""
+    import_runs.mark_interrupted(store)
+    owner = import_runs.this_process()
     import_id = store.begin_import(kind, source, location)
     writer = store.writer(import_id)
     result = ImportResult(import_id=import_id, kind=kind, source=source, stats=WriteStats())
     try:
+        import_runs.heartbeat(store, import_id, {}, owner)
         for batch in batches:
             stats = store.write_batch(writer, batch)
             result.stats.merge(stats)
             result.batches += 1
+            import_runs.heartbeat(store, import_id, result.stats.counts, owner)
             if progress is not None:
                 progress(batch, stats)
     except BaseException as exc:

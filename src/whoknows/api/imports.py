@@ -19,7 +19,7 @@ from whoknows.errors import NotFoundError, WhoknowsError
 from whoknows.importers import reader_for
 from whoknows.ingest import ingest
 from whoknows.settings import Settings
-from whoknows.store import Store, schema
+from whoknows.store import Store, import_runs, schema
 
 #: How long ``start`` waits for the import run to be recorded before giving up.
 START_TIMEOUT_S = 30.0
@@ -116,14 +116,15 @@ class ImportJobs:
             live = dict(self.progress.get(import_id, {}))
         return {
             "id": int(row["id"]),
+        status, error, counts = import_runs.shown(row)  # a killed run shows as interrupted, not running
             "kind": row["kind"],
             "source": row["source"],
             "location": row["location"],
-            "status": row["status"],
+            "status": status,
             "started_at": _iso(row["started_at"]),
             "finished_at": _iso(row["finished_at"]),
-            "counts": row["stats"] or {},
-            "error": row["error"],
+            "counts": counts,
+            "error": error,
             "progress": live,
         }
 

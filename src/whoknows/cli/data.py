@@ -113,6 +113,9 @@ def status(
     print_table("Spaces", ["name", "kind", "visibility", "messages", "members"], report.spaces)
     print_table("People (most messages)", ["name", "department", "messages"], report.people)
     print_table("Recent imports", ["id", "kind", "source", "status", "finished_at"], report.imports)
+    for run in report.imports:
+        if run["status"] == "interrupted":
+            out.print(f"  import {run['id']} {run['error']}", highlight=False, soft_wrap=True)
 
 
 @app.command("import")

@@ -55,7 +55,7 @@ imports = Table(
     Column("location", Text, nullable=True),  # path or description of what was imported
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
-    Column("status", String(20), nullable=False),  # running | done | failed
+    Column("status", String(20), nullable=False),  # running | done | failed | interrupted (store/import_runs.py)
     Column("stats", JSON, nullable=False, default=dict),
     Column("error", Text, nullable=True),
 )

@@ -18,7 +18,7 @@ from whoknows.access import _make as make_viewer
 from whoknows.errors import NotFoundError, StoreError, WhoknowsError
 from whoknows.model import AliasKind, Batch, Person, Visibility, WriteStats, normalize_alias
 from whoknows.settings import Settings
-from whoknows.store import migrations, schema
+from whoknows.store import import_runs, migrations, schema
 from whoknows.store.directory import visible_people
 from whoknows.store.engine import (
     WRITE_OPTION,
@@ -227,18 +227,21 @@ class Store:
                     .order_by(per_person.c.n.desc(), p.c.id)
                 )
             ]
-            imports = [
-                {
-                    "id": i.id,
-                    "kind": i.kind,
-                    "source": i.source,
-                    "status": i.status,
-                    "started_at": _iso(i.started_at),
-                    "finished_at": _iso(i.finished_at),
-                    "stats": i.stats,
-                }
-                for i in conn.execute(select(schema.imports).order_by(schema.imports.c.id.desc()).limit(top))
-            ]
+            imports = []
+            for i in conn.execute(select(schema.imports).order_by(schema.imports.c.id.desc()).limit(top)).mappings():
+                status, error, stats = import_runs.shown(i)  # a killed run shows as interrupted, not running
+                imports.append(
+                    {
+                        "id": i["id"],
+                        "kind": i["kind"],
+                        "source": i["source"],
+                        "status": status,
+                        "started_at": _iso(i["started_at"]),
+                        "finished_at": _iso(i["finished_at"]),
+                        "stats": stats,
+                        "error": error,
+                    }
+                )
         return StatusReport(
             database=redact(self.url),
             schema_version=version,
