@@ -114,9 +114,9 @@ class ImportJobs:
             raise NotFoundError(f"no import #{import_id}", code="import.not_found")
         with self._lock:
             live = dict(self.progress.get(import_id, {}))
+        status, error, counts = import_runs.shown(row)  # a killed run shows as interrupted, not running
         return {
             "id": int(row["id"]),
-        status, error, counts = import_runs.shown(row)  # a killed run shows as interrupted, not running
             "kind": row["kind"],
             "source": row["source"],
             "location": row["location"],
