@@ -16,8 +16,8 @@ from typing import Any
 
 from whoknows.api.imports import ImportJobs
 from whoknows.settings import Settings
-from whoknows.store import open_store, schema
-from whoknows.store.import_runs import STALE_AFTER, Owner, heartbeat, shown, this_process
+from whoknows.store import Store, open_store, schema
+from whoknows.store.import_runs import STALE_AFTER, Owner, heartbeat, mark_interrupted, shown, this_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,8 +89,9 @@ def test_a_killed_import_is_interrupted_not_running(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     try:  # the next import recorded the dead run as interrupted in the database
         assert conn.execute("SELECT status FROM imports WHERE id = ?", (first["id"],)).fetchone()[0] == "interrupted"
-        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == latest["stats"]["messages"]["new"] + (
-            first["stats"]["messages"]["new"]
+        assert (
+            conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            == latest["stats"]["messages"]["new"] + (first["stats"]["messages"]["new"])
         )
     finally:
         conn.close()
@@ -101,24 +102,25 @@ def _row(store: Any, import_id: int) -> Any:
         return conn.execute(schema.imports.select().where(schema.imports.c.id == import_id)).mappings().one()
 
 
-def test_liveness_rules(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "x.db"))
-    try:
-        me = this_process()
-        live = store.begin_import("slack", "s", None)
-        heartbeat(store, live, {}, me)
-        assert shown(_row(store, live))[0] == "running"
-        reused = store.begin_import("slack", "s", None)  # same pid, another process start: the pid was reused
-        heartbeat(store, reused, {}, Owner(me.host, me.pid, (me.token or "x:1") + "0"))
-        assert shown(_row(store, reused))[0] == "interrupted"
-        elsewhere = store.begin_import("slack", "s", None)
-        heartbeat(store, elsewhere, {}, Owner("another-host", 4242, "b:1"))
-        assert shown(_row(store, elsewhere))[0] == "running"  # a fresh heartbeat from another host
-        row = dict(_row(store, elsewhere))
-        row["stats"]["_run"]["heartbeat_at"] = (datetime.now(UTC) - STALE_AFTER - timedelta(seconds=1)).isoformat()
-        status, error, _ = shown(row)
-        assert status == "interrupted" and "no heartbeat from another-host" in (error or "")
-        old = {**row, "stats": {}, "started_at": datetime.now(UTC) - 2 * STALE_AFTER}  # from before heartbeats
-        assert shown(old)[0] == "interrupted"
-    finally:
-        store.close()
+def test_liveness_rules(store: Store) -> None:
+    """On SQLite and PostgreSQL: which running rows are shown, and recorded by the next import, as interrupted."""
+    me = this_process()
+    live = store.begin_import("slack", "s", None)
+    heartbeat(store, live, {}, me)
+    assert shown(_row(store, live))[0] == "running"
+    reused = store.begin_import("slack", "s", None)  # same pid, another process start: the pid was reused
+    heartbeat(store, reused, {}, Owner(me.host, me.pid, (me.token or "x:1") + "0"))
+    assert shown(_row(store, reused))[0] == "interrupted"
+    elsewhere = store.begin_import("slack", "s", None)
+    heartbeat(store, elsewhere, {"messages": {"new": 3}}, Owner("another-host", 4242, "b:1"))
+    assert shown(_row(store, elsewhere)) == ("running", None, {"messages": {"new": 3}})  # a fresh heartbeat
+    row = dict(_row(store, elsewhere))
+    row["stats"]["_run"]["heartbeat_at"] = (datetime.now(UTC) - STALE_AFTER - timedelta(seconds=1)).isoformat()
+    status, error, _ = shown(row)
+    assert status == "interrupted" and "no heartbeat from another-host" in (error or "")
+    old = {**row, "stats": {}, "started_at": datetime.now(UTC) - 2 * STALE_AFTER}  # from before heartbeats
+    assert shown(old)[0] == "interrupted"
+    assert mark_interrupted(store) == [reused]
+    assert _row(store, reused)["status"] == "interrupted" and _row(store, live)["status"] == "running"
+    heartbeat(store, reused, {}, me)  # a run wrongly taken for dead takes itself back
+    assert _row(store, reused)["status"] == "running" and _row(store, reused)["error"] is None
