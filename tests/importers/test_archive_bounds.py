@@ -183,3 +183,45 @@ def test_one_enormous_xml_element_costs_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert len(message.text) == MAX_TEXT and message.meta["truncated"]
     assert peak < MAX_TRACED_BYTES, f"used {peak / 2**20:.0f} MiB"
+
+
+def _reference(text: str) -> tuple[int, int]:
+    """Deepest nesting and values (containers and separators outside strings), one character at a time."""
+    depth = deepest = values = run = 0
+    inside = False
+    for c in text:
+        if c == '"' and run % 2 == 0:
+            inside = not inside
+        elif not inside and c != '"':
+            if c in "[{":
+                depth, values = depth + 1, values + 1
+                deepest = max(deepest, depth)
+            elif c in "]}":
+                depth -= 1
+            elif c == ",":
+                values += 1
+        run = run + 1 if c == "\\" else 0
+    return deepest, values
+
+
+@pytest.mark.parametrize("slice_bytes", [1, 2, 7, 1 << 20])
+def test_scanner_agrees_with_a_reference_reader(slice_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from whoknows.importers import json_bounds
+
+    monkeypatch.setattr(json_bounds, "SLICE", slice_bytes)  # escapes and strings cut between slices
+    rng = random.Random(slice_bytes)
+    for _ in range(1_500):
+        text = "".join(rng.choice('[[]{},"\\\\ab') for _ in range(rng.randint(1, 60)))
+        deepest, values = _reference(text)
+        for depth_bound, values_bound in ((deepest, values), (deepest - 1, 10**9), (10**9, values - 1)):
+            if depth_bound < 1 or values_bound < 0:
+                continue
+            bounds = json_bounds.JsonBounds(max_depth=depth_bound, max_values=values_bound)
+            try:
+                json_bounds.check_json_bounds(text.encode(), bounds)
+                passed = True
+            except json_bounds.JsonBoundError:
+                passed = False
+            assert passed == (deepest <= depth_bound and values <= values_bound), (text, bounds)
