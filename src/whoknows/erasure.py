@@ -10,10 +10,12 @@ Two policies:
   everything else that names the person goes.
 
 In both cases the person row, aliases, memberships, merges, routing preferences and outcomes go (foreign keys
-cascade); the memory of every touched thread is re-extracted and the search index drops the erased documents
-(its files are rewritten); the expertise model is rebuilt. On SQLite every connection has ``secure_delete`` on and
-ends with a WAL checkpoint, so the erased text is not left in free pages or the write-ahead log; on PostgreSQL the
-touched tables are vacuumed. Mentions of the person inside *other* people's messages are theirs and stay.
+cascade), every derived copy of their words or name listed in :mod:`whoknows.copies` is cleaned (routed drafts,
+candidates, notifications, captured answers); the memory of every touched thread is re-extracted and the search
+index drops the erased documents (its files are rewritten); the expertise model is rebuilt. On SQLite every
+connection has ``secure_delete`` on and erasure ends with a WAL checkpoint, so the erased text is not left in free
+pages or the write-ahead log; on PostgreSQL the tables of :func:`whoknows.copies.tables` are vacuumed. Mentions
+of the person inside *other* people's messages are theirs and stay.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, select, update
 
+from whoknows import copies
 from whoknows.errors import InputError
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
@@ -41,6 +44,8 @@ class ErasureResult:
     policy: str
     messages: int
     threads_touched: int
+    #: Rows of derived copies (routed drafts, assignments, notifications, captured answers) cleaned, per table.
+    copies: dict[str, int] = field(default_factory=dict)
     derived: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -60,15 +65,23 @@ def erase_person(store: Store, data_dir: Path, person_ref: str, *, policy: Polic
         threads = sorted(set(conn.execute(select(M.c.thread_id).where(M.c.author_id == pid)).scalars()))
         previous = _question_ids(conn, threads)
         ids = list(conn.execute(select(M.c.id).where(M.c.author_id == pid)).scalars())
+        pattern = _names_pattern(person.name, [a.value for a in person.aliases if a.kind.value != "external"])
+        removal = copies.removal_of(
+            conn,
+            ids if policy == "delete" else [],
+            person_id=pid,
+            name=person.name,
+            rename=lambda text: pattern.sub("[erased]", text) if pattern.pattern else text,
+            own_words=policy == "delete",
+        )
+        cleaned = copies.clean(conn, removal)  # while the messages the copies came from are still there
         if policy == "delete":
             started_threads = _threads_started_by(conn, pid, threads)
-            _delete_routing_text(conn, pid)
             for part in in_chunks(ids):
                 conn.execute(delete(M).where(M.c.id.in_(part)))
             if started_threads:
                 conn.execute(update(T).where(T.c.id.in_(started_threads)).values(title=None))
         else:
-            pattern = _names_pattern(person.name, [a.value for a in person.aliases if a.kind.value != "external"])
             for part in in_chunks(ids):
                 for mid, text in conn.execute(select(M.c.id, M.c.text).where(M.c.id.in_(part))).all():
                     conn.execute(
@@ -85,6 +98,7 @@ def erase_person(store: Store, data_dir: Path, person_ref: str, *, policy: Polic
         policy=policy,
         messages=len(ids),
         threads_touched=len(threads),
+        copies=cleaned,
         derived=derived,
         seconds=round(time.perf_counter() - started, 2),
     )
@@ -115,13 +129,6 @@ def _threads_started_by(conn: Connection, pid: int, threads: list[int]) -> list[
     return out
 
 
-def _delete_routing_text(conn: Connection, pid: int) -> None:
-    """Answers the person gave through routing keep their text in ``route_answers``; delete them."""
-    if "route_answers" in schema.metadata.tables:
-        ra = schema.metadata.tables["route_answers"]
-        conn.execute(delete(ra).where(ra.c.expert_id == pid))
-
-
 def _rederive(store: Store, data_dir: Path, threads: list[int], previous: list[int]) -> dict[str, Any]:
     from whoknows.derive import resync
     from whoknows.memory import update_memory
@@ -142,5 +149,5 @@ def _scrub(store: Store) -> None:
     else:
         with store.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            for table in ("messages", "people", "person_aliases", "threads", "qa_pairs", "qa_solutions"):
+            for table in copies.tables():
                 conn.exec_driver_sql(f"VACUUM {table}")

@@ -9,7 +9,8 @@ empty (and the title of a thread whose first message goes). Pairs without a solu
 With keep-knowledge off, every old message goes and the touched threads are re-extracted from what is left.
 
 Closed routed questions (with their assignments, answers and notifications) last updated before the cutoff go as
-well. Afterwards the memory search index drops or rewrites the touched documents (its files are rewritten), the
+well; routed drafts, assignments and notifications that copied a deleted message lose it (:mod:`whoknows.copies`).
+Afterwards the memory search index drops or rewrites the touched documents (its files are rewritten), the
 expertise model is rebuilt and, on SQLite, the write-ahead log is truncated (``secure_delete`` is on), so deleted
 text is gone from the files; analytics and expert finding only see what remains (kept knowledge has nobody to
 credit).
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from whoknows import copies
 from whoknows.erasure import _names_pattern, _rederive, _scrub
 from whoknows.settings import Settings
 from whoknows.store import Store, schema
@@ -57,6 +59,8 @@ class RetentionResult:
     threads_touched: int = 0
     threads_deleted: int = 0
     routed_questions_deleted: int = 0
+    #: Rows of derived copies (routed drafts, assignments, notifications, captured answers) cleaned, per table.
+    copies: dict[str, int] = field(default_factory=dict)
     derived: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -85,6 +89,11 @@ def apply_retention(
     with store.write() as conn:
         plan = _plan(conn, cutoff, keep, result)
         untitled = _started_by(conn, plan.threads, set(plan.doomed))
+        # Routed drafts, assignments and notifications that copied the doomed messages (read before they go).
+        removal = copies.removal_of(
+            conn, plan.doomed, anonymous_pairs=_kept_pairs(conn, plan.kept), rename=_Scrubber(conn) if keep else None
+        )
+        result.copies = copies.clean(conn, removal)
         for part in in_chunks(plan.doomed):
             conn.execute(delete(M).where(M.c.id.in_(part)))
         for part in in_chunks(untitled):  # a thread's title is its first message's text (or subject): it goes too

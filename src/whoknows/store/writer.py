@@ -479,6 +479,7 @@ class BatchWriter:
                 ).where(cols.id.in_(part))
             ):
                 current[found.id] = found
+        self._tombstone(conn, ids, current)
         for mid, m in ids.items():
             row = current.get(mid)
             if row is None:
@@ -503,3 +504,23 @@ class BatchWriter:
                 stats.add("messages", "updated")
             else:
                 stats.add("messages", "skipped")
+
+    @staticmethod
+    def _tombstone(conn: Connection, records: dict[int, Message], current: dict[int, Any]) -> None:
+        """Messages deleted at the source (a Slack ``tombstone`` in a newer export): every copy of their text
+        goes (:mod:`whoknows.copies`: routed drafts, notifications …) and so does their author, as on a first
+        import; the caller's refresh re-derives the memory, its index and the expertise model."""
+        gone = [
+            mid
+            for mid, m in records.items()
+            if m.meta.get("subtype") == "tombstone" and mid in current and current[mid].text
+        ]
+        if not gone:
+            return
+        from whoknows import copies
+
+        copies.clean(conn, copies.removal_of(conn, gone))
+        for part in in_chunks(gone):
+            conn.execute(
+                update(schema.messages).where(schema.messages.c.id.in_(part)).values(author_id=None, author_ref=None)
+            )
