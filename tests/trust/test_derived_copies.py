@@ -163,7 +163,7 @@ def checkpoint(store: Store) -> None:
 
 
 def shown_to_asker(w: World) -> str:
-    return json.dumps(my_questions(w.store, w.ann))
+    return json.dumps(my_questions(w.store, w.store.viewer(w.ann)))
 
 
 def test_erasure_cleans_every_copy(tmp_path: Path) -> None:
