@@ -44,6 +44,7 @@ import numpy as np
 from sqlalchemy import select
 
 from whoknows.demo.catalog import COMPETITORS, CUSTOMERS, FEATURES, PRODUCTS, TOPICS
+from whoknows.derive import derived_dir
 from whoknows.index import SearchIndex, SearchIndexError
 from whoknows.memory.ask import MemorySearch
 from whoknows.memory.memory_index import index_path, store_fingerprint
@@ -165,7 +166,8 @@ def ensure_index(store: Store, db: Path, data_dir: Path) -> dict[str, Any]:
     """Reuse a fresh index (and its recorded reindex figures), else time ``whoknows reindex`` in a child."""
     record = data_dir / "bench-reindex.json"
     try:
-        fresh = not SearchIndex.open(index_path(data_dir)).is_stale(store_fingerprint(store))
+        index = SearchIndex.open(index_path(derived_dir(data_dir, store)), database_id=store.database_id)
+        fresh = not index.is_stale(store_fingerprint(store))
     except SearchIndexError:
         fresh = False
     if fresh:
@@ -275,7 +277,7 @@ def main() -> None:
     store = open_store(db)
     report["store"] = store.counts()
     report["reindex"] = ensure_index(store, db, data_dir)
-    path = index_path(data_dir)
+    path = index_path(derived_dir(data_dir, store))  # where `whoknows reindex` put it
     report["index_mb"] = round(du_mb(path), 1)
     report["db_mb"] = round(db.stat().st_size / 1e6, 1)
     rss0 = rss_mb()[0]

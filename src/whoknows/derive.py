@@ -2,6 +2,13 @@
 
 ``reindex`` rebuilds all of it from scratch (one command: ``whoknows reindex``); ``refresh_after_import``
 updates only what an import touched, so a new export is searchable as soon as it is imported.
+
+Where it lives: :func:`derived_dir` — the one place that says so — gives each database its own folder under the
+data dir, named by the database's id (:attr:`whoknows.store.Store.database_id`). Front-ends (CLI, API, web,
+worker) compute it once and pass it where these functions take ``data_dir``; each artefact in it (index and
+expertise manifests, ``derive-state.json``) records the id too, and one that records another database's (a copied
+or moved folder) is never used: readers refuse it (``index.wrong_database``, ``expertise.wrong_database``), the
+derivations here rebuild it from the store.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from whoknows.index import SearchIndex, SearchIndexError
+from whoknows.index import SearchIndexError
 from whoknows.locks import file_lock
 from whoknows.memory import rebuild_memory, update_memory
 from whoknows.memory.memory_index import (
     build_memory_index,
     index_path,
+    open_memory_index,
     question_ids_of,
     sync_threads,
     threads_of_import,
@@ -49,7 +57,15 @@ class DeriveStats:
         }
 
 
+def derived_dir(data_dir: Path, store: Store) -> Path:
+    """The folder of everything derived from ``store``'s database under the data dir ``data_dir``:
+    ``<data_dir>/db/<database id>/`` (memory index, expertise model, derive state and lock, uploads, demo logins).
+    Two databases in one data dir never share a file; the data dir itself keeps only the default database."""
+    return Path(data_dir) / "db" / store.database_id
+
+
 def expertise_path(data_dir: Path) -> Path:
+    """The expertise model in a database's derived folder (:func:`derived_dir`)."""
     return data_dir / "expertise"
 
 
@@ -113,7 +129,9 @@ def _reindex(store: Store, data_dir: Path, progress: StageProgress | None) -> De
     }
     stats.expertise = _build_expertise(store, data_dir, progress)
     with store.read() as conn:  # everything imported so far is derived now
-        _DeriveState(data_dir).done(int(conn.execute(select(func.max(schema.imports.c.id))).scalar() or 0))
+        _DeriveState(data_dir, store.database_id).done(
+            int(conn.execute(select(func.max(schema.imports.c.id))).scalar() or 0)
+        )
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -136,9 +154,12 @@ def resync(store: Store, data_dir: Path, threads: list[int], previous: list[int]
     out: dict[str, Any] = {}
     with derive_lock(data_dir):
         try:
-            index = SearchIndex.open(index_path(data_dir))
-        except SearchIndexError:
-            out["index"] = "no index yet"
+            index = open_memory_index(store, index_path(data_dir))
+        except SearchIndexError as exc:
+            if exc.code == "index.wrong_database":  # another database's, copied here: replaced by this one's
+                out["index"] = {"documents": len(build_memory_index(store, index_path(data_dir))), "rebuilt": True}
+            else:
+                out["index"] = "no index yet"
         else:
             out["index"] = sync_threads(store, index, threads, previous)
         if (expertise_path(data_dir) / "manifest.json").exists():
@@ -151,7 +172,7 @@ def resync(store: Store, data_dir: Path, threads: list[int], previous: list[int]
 
 @contextmanager
 def derive_lock(data_dir: Path) -> Iterator[None]:
-    """Exclusive across threads and processes for the derived data of ``data_dir``."""
+    """Exclusive across threads and processes for the derived data in ``data_dir`` (a database's derived folder)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(data_dir / "derive.lock"):
         yield
@@ -160,7 +181,7 @@ def derive_lock(data_dir: Path) -> Iterator[None]:
 def _refresh(store: Store, data_dir: Path, import_id: int) -> DeriveStats:
     started = time.perf_counter()
     stats = DeriveStats()
-    state = _DeriveState(data_dir)
+    state = _DeriveState(data_dir, store.database_id)
     if state.through is not None and import_id <= state.through and import_id not in state.pending:
         stats.memory = {"skipped": f"import {import_id} was derived by a later refresh"}
         return stats
@@ -171,9 +192,9 @@ def _refresh(store: Store, data_dir: Path, import_id: int) -> DeriveStats:
     stats.memory = update_memory(store, threads).as_dict()
     path = index_path(data_dir)
     try:
-        index = SearchIndex.open(path)
+        index = open_memory_index(store, path)
     except SearchIndexError as exc:
-        if exc.code not in ("index.missing", "index.corrupt"):
+        if exc.code not in ("index.missing", "index.corrupt", "index.wrong_database"):
             raise
         index = build_memory_index(store, path)
         stats.index = {"path": str(path), "documents": len(index), "rebuilt": True}
@@ -188,19 +209,22 @@ def _refresh(store: Store, data_dir: Path, import_id: int) -> DeriveStats:
 
 class _DeriveState:
     """Which imports still need their threads derived, in ``data_dir/derive-state.json``: every import after the
-    last completed refresh (``through``) and any a killed refresh left ``pending``. So a process killed after an
+    last completed refresh (``through``) and any a killed refresh left ``pending``. The file records the database
+    it counts for; one of another database (or recording none) counts as no state at all. So a process killed after an
     import's batches were committed but before the memory was updated (or an import killed part-way, whose re-run
     skips what is already stored) is caught up by the next refresh instead of leaving the memory incomplete until
     a full ``reindex``; imports run with ``--no-index`` are derived by the next refresh too."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_id: str) -> None:
         self.path = data_dir / "derive-state.json"
+        self.database_id = database_id
         self.pending: set[int] = set()
         self.through: int | None = None
         try:
             state = json.loads(self.path.read_text())
-            self.pending = {int(i) for i in state.get("pending", [])}
-            self.through = int(state.get("through", 0))
+            if state.get("database_id") == database_id:
+                self.pending = {int(i) for i in state.get("pending", [])}
+                self.through = int(state.get("through", 0))
         except (OSError, ValueError, TypeError, AttributeError):
             pass
 
@@ -210,8 +234,8 @@ class _DeriveState:
         query = select(imp.c.id).where(imp.c.id < import_id)
         if self.through is not None:
             query = query.where(imp.c.id > self.through)
-        elif (index_path(self.path.parent) / "manifest.json").exists():
-            # A data dir with an index but no state (from before the state was kept): the interrupted imports only.
+        elif _index_database(index_path(self.path.parent)) == self.database_id:
+            # This database's index but no state (from before the state was kept): the interrupted imports only.
             # Without either nothing was derived here yet, so every earlier import counts.
             query = query.where(imp.c.status != "done")
         self.pending |= {import_id, *(int(i) for i in conn.execute(query).scalars())}
@@ -225,8 +249,18 @@ class _DeriveState:
     def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pending": sorted(self.pending), "through": self.through or 0}))
+        state = {"database_id": self.database_id, "pending": sorted(self.pending), "through": self.through or 0}
+        tmp.write_text(json.dumps(state))
         os.replace(tmp, self.path)
+
+
+def _index_database(path: Path) -> str | None:
+    """The database id the index at ``path`` records (None: no readable index, or none recorded)."""
+    try:
+        found = json.loads((path / "manifest.json").read_text()).get("database_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(found) if found else None
 
 
 def _size(path: Path) -> int:

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     #: Database: a SQLite file path, ``sqlite:///path`` or ``postgresql://user@host/db``. Default: a SQLite file
     #: ``whoknows.db`` in ``data_dir``.
     db: str | None = None
-    #: Folder for the default database, derived indexes and reports.
+    #: Folder for the default database and, under ``db/<database id>/``, each database's derived files.
     data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLite busy timeout in milliseconds (how long a reader/writer waits for a lock).
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from whoknows.api.accounts import add_account, issue_token
 from whoknows.api.app import create_app
 from whoknows.demo import DemoConfig, load_demo
-from whoknows.derive import reindex
+from whoknows.derive import derived_dir, reindex
 from whoknows.ingest import ingest
 from whoknows.model import Alias, AliasKind, Batch, Message, MessageKind, Person, Space, SpaceKind, Thread, Visibility
 from whoknows.settings import Settings
@@ -79,7 +79,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     store = open_store(settings)
     load_demo(store, DemoConfig(messages=1500, people=60), truth_path=data / "truth.json")
     ingest(store, "test", SRC, [canary_batch()])
-    reindex(store, data)
+    reindex(store, derived_dir(data, store))  # where the server looks
     roles = {"ida": "member", "ole": "member", "una": "member", "ada": "admin", "alan": "analyst"}
     api = Api(TestClient(create_app(settings, store=store)), store, settings)
     for ext, role in roles.items():

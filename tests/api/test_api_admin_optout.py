@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from conftest import PASSWORD, SECRET, Api, canary_batch
 from whoknows.api.accounts import add_account, issue_token
 from whoknows.api.app import create_app
-from whoknows.derive import reindex
+from whoknows.derive import derived_dir, reindex
 from whoknows.ingest import ingest
 from whoknows.settings import Settings
 from whoknows.store import open_store
@@ -26,7 +26,7 @@ def small(tmp_path: Path) -> Iterator[Api]:
     settings = Settings(data_dir=tmp_path, db=str(tmp_path / "w.db"), api_login_max_failures=3)
     store = open_store(settings)
     ingest(store, "test", "test:api", [canary_batch()])
-    reindex(store, tmp_path)
+    reindex(store, derived_dir(tmp_path, store))  # where the server looks
     api = Api(TestClient(create_app(settings, store=store)), store, settings)
     for ext, role in {"ida": "member", "ole": "member", "ada": "admin"}.items():
         account = add_account(store, f"{ext}@api.example", role=role, password=PASSWORD)
@@ -171,10 +171,10 @@ def test_ask_survives_an_unreadable_expertise_model_and_rebuilds_it(small: Api) 
     import json as _json
     import time as _time
 
-    from whoknows.derive import expertise_path
+    from whoknows.derive import derived_dir, expertise_path
     from whoknows.expertise import finder
 
-    manifest = expertise_path(small.settings.data_dir) / "manifest.json"
+    manifest = expertise_path(derived_dir(small.settings.data_dir, small.store)) / "manifest.json"
     data = _json.loads(manifest.read_text())
     manifest.write_text(_json.dumps({**data, "format": 1}))  # as left by an older version
     finder._open_models.clear()

@@ -44,7 +44,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from whoknows.api.accounts import add_account, issue_token  # noqa: E402
 from whoknows.api.app import create_app  # noqa: E402
 from whoknows.demo import DemoConfig, load_demo  # noqa: E402
-from whoknows.derive import reindex  # noqa: E402
+from whoknows.derive import derived_dir, reindex  # noqa: E402
 from whoknows.settings import Settings  # noqa: E402
 from whoknows.store import open_store, schema  # noqa: E402
 
@@ -83,7 +83,8 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
                          api_max_upload_bytes=256 * 1024)  # fmt: skip
     store = open_store(settings_)
     load_demo(store, DemoConfig(messages=600, people=30), truth_path=data / "truth.json")
-    reindex(store, data)
+    derived = derived_dir(data, store)  # where the server looks
+    reindex(store, derived)
     with store.read() as conn:
         people = [int(p) for p in conn.execute(schema.people.select().with_only_columns(schema.people.c.id)).scalars()]
     tokens = {}
@@ -94,7 +95,7 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
     from whoknows.routing import ask_or_route
 
     # a routed question with assignments, so that the routing operations have something to act on
-    ask_or_route(store, data, "How do we price the enterprise discount for renewals?", people[0], route="always",
+    ask_or_route(store, derived, "How do we price the enterprise discount for renewals?", people[0], route="always",
                  settings=settings_)  # fmt: skip
     known = {"ref": f"#{people[1]}", "question_id": 1, "assignment_id": 1, "import_id": 1, "token_id": 2}
     yield Fuzz(schemathesis.openapi.from_asgi("/api/v1/openapi.json", app), tokens, known)

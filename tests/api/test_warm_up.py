@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from conftest import Api
 from whoknows.api.app import create_app
 from whoknows.api.deps import AppState
-from whoknows.derive import expertise_path
+from whoknows.derive import derived_dir, expertise_path
 from whoknows.expertise import finder
 from whoknows.index import Doc, SearchIndex
 from whoknows.settings import Settings
@@ -27,13 +27,14 @@ def test_server_start_opens_memory_and_expertise_in_the_background(api: Api) -> 
     app = create_app(api.settings, store=api.store)
     state: AppState = app.state.whoknows
     finder._open_models.clear()
-    assert state._memory is None and not _model_open(api.settings.data_dir)
+    derived = derived_dir(api.settings.data_dir, api.store)
+    assert state._memory is None and not _model_open(derived)
     with TestClient(app):  # runs the lifespan: the server's start
         deadline = time.monotonic() + 60
-        while not (state._memory is not None and _model_open(api.settings.data_dir)) and time.monotonic() < deadline:
+        while not (state._memory is not None and _model_open(derived)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert state._memory is not None, "the memory index was not opened on start"
-        assert _model_open(api.settings.data_dir), "the expertise model was not opened on start"
+        assert _model_open(derived), "the expertise model was not opened on start"
 
 
 def test_warm_up_without_an_index_does_nothing(tmp_path: Path) -> None:

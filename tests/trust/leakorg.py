@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from whoknows.derive import reindex
+from whoknows.derive import derived_dir, reindex
 from whoknows.ingest import ingest
 from whoknows.model import (
     Alias,
@@ -107,7 +107,7 @@ class LeakOrg:
 
     store: Store
     settings: Settings
-    data_dir: Path
+    data_dir: Path  # the database's derived folder (whoknows.derive.derived_dir): the core's data_dir
     ids: dict[str, int]  # person ext -> store id
     spaces: dict[str, SpaceRef]
     canaries: list[Canary]
@@ -359,7 +359,8 @@ def build_org(tmp: Path, *, accounts: bool = False) -> LeakOrg:
     spaces = private_spaces()
     batch, canaries = build_batch(spaces)
     ingest(store, "test", SRC, [batch])
-    reindex(store, tmp)
+    derived = derived_dir(tmp, store)  # where the CLI and the server look (the core's data_dir)
+    reindex(store, derived)
     with store.read() as conn:
         from sqlalchemy import select
 
@@ -370,7 +371,7 @@ def build_org(tmp: Path, *, accounts: bool = False) -> LeakOrg:
             v.split("@")[0]: int(p)
             for p, v in conn.execute(select(a.c.person_id, a.c.value).where(a.c.kind == AliasKind.EMAIL.value))
         }
-    org = LeakOrg(store, settings, tmp, ids, spaces, canaries)
+    org = LeakOrg(store, settings, derived, ids, spaces, canaries)
     # Pia writes only in #deal-room: her name is a canary of that space on people-finding surfaces.
     org.canaries.append(Canary(PEOPLE["pia"][0], "room", "person", "pia", TOPICS["room"]))
     if accounts:

@@ -429,10 +429,10 @@ def test_memory_catches_up_after_a_kill_between_import_and_derive(tmp_path: Path
         else:
             import_id = ingest(store, "tickets", reader.source, batches).import_id
             if case == "killed inside it":  # the refresh recorded its work as pending, then died
-                from whoknows.derive import _DeriveState
+                from whoknows.derive import _DeriveState, derived_dir
 
-                with store.read() as conn:
-                    _DeriveState(data).begin(conn, import_id)
+                with store.read() as conn:  # in the folder the CLI derives this database into
+                    _DeriveState(derived_dir(data, store), store.database_id).begin(conn, import_id)
         store.close()
         env = {**os.environ, "WHOKNOWS_DATA_DIR": str(data)}
         proc = whoknows(db, "import", "tickets", str(export), "--json", env=env)

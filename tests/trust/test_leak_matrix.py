@@ -120,7 +120,7 @@ def test_cli_json(org: LeakOrg) -> None:
     from whoknows.cli import app
 
     runner = CliRunner()
-    env = {"WHOKNOWS_DATA_DIR": str(org.data_dir), "WHOKNOWS_ANALYTICS_MIN_GROUP": "2"}
+    env = {"WHOKNOWS_DATA_DIR": str(org.settings.data_dir), "WHOKNOWS_ANALYTICS_MIN_GROUP": "2"}
     tally, carried = Tally(), dict[str, set[str]]()
 
     def run(*args: str) -> str:

@@ -29,7 +29,7 @@ from whoknows.access import Viewer
 from whoknows.analytics import build_report
 from whoknows.api.accounts import add_account, issue_token
 from whoknows.api.app import create_app
-from whoknows.derive import expertise_path, refresh_after_import
+from whoknows.derive import derived_dir, expertise_path, refresh_after_import
 from whoknows.expertise import find_experts, profile
 from whoknows.importers import reader_for
 from whoknows.ingest import ImportResult, ingest
@@ -129,7 +129,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     settings = Settings(data_dir=tmp_path, db=str(tmp_path / "routes.db"), analytics_min_group=2)
     store = open_store(settings)
     client = TestClient(create_app(settings, store=store))
-    w = World(store, settings, tmp_path, client)
+    w = World(store, settings, derived_dir(tmp_path, store), client)  # the server's derived folder
     try:
         yield w
     finally:

@@ -105,17 +105,9 @@ def _answers(store: object, data_dir: Path, person: int, questions: list[str]) -
     from whoknows.store import Store
 
     assert isinstance(store, Store)
-    search = MemorySearch(store, index_path(_derived(store, data_dir)))
+    search = MemorySearch(store, index_path(data_dir))
     viewer = store.viewer(person)
     return [search.ask(q, viewer, k=10).as_dict() for q in questions]
-
-
-def _derived(store: object, data_dir: Path) -> Path:
-    """The folder ``reindex`` wrote the index into (the derived folder of this database when there is one)."""
-    from whoknows import derive
-
-    find = getattr(derive, "derived_dir", None)
-    return Path(find(data_dir, store)) if callable(find) else data_dir
 
 
 def test_the_embedder_learns_no_word_of_a_private_space(tmp_path: Path) -> None:

@@ -27,8 +27,8 @@ def web_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebOrg]:
     settings = Settings(data_dir=data, db=str(data / "whoknows.db"), api_max_upload_bytes=4 * 1024 * 1024)
     store = open_store(settings)
     load_demo(store, DemoConfig(messages=1500, people=60), truth_path=data / "truth.json")
-    reindex(store, data)
     org = WebOrg(store, settings)
+    reindex(store, org.derived)
     with store.read() as conn:
         ids = [int(i) for i in conn.execute(select(schema.people.c.id)).scalars()]
     for person_id in ids:

@@ -379,11 +379,11 @@ def test_small_screen_layout(live_server: LiveServer, browser: Any, console: Con
         set_prefs(org.store, top, clear=["ooo_until"], routing_opt_out=False)
 
     # A question of the asker's with an answer to accept, for My questions at 375 px.
-    routed = ask_or_route(org.store, org.settings.data_dir, "Who approves a discount above 20 percent on a renewal?",
+    routed = ask_or_route(org.store, org.derived, "Who approves a discount above 20 percent on a renewal?",
                           org.people["asker"], route="always", k=1, settings=org.settings)  # fmt: skip
     assert routed.asked, routed.as_dict()
     picked = routed.asked[0]
-    answer(org.store, org.settings.data_dir, int(picked["assignment_id"]), "The regional sales director, in the CRM.",
+    answer(org.store, org.derived, int(picked["assignment_id"]), "The regional sales director, in the CRM.",
            int(picked["person_id"]), settings=org.settings)  # fmt: skip
     for path, name in (("/questions", "questions-375"), ("/inbox", "inbox-375"), ("/dashboard", "dashboard-375"),
                        ("/me", "profile-375")):  # fmt: skip

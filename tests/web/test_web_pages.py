@@ -125,7 +125,7 @@ def test_static_assets_are_served_with_their_content_types(web_org: WebOrg, path
 
 def test_a_script_in_a_question_is_shown_as_text_in_the_inbox(web_org: WebOrg) -> None:
     asker = web_org.people["asker"]
-    routed = ask_or_route(web_org.store, web_org.settings.data_dir, XSS, asker, route="always", k=1,
+    routed = ask_or_route(web_org.store, web_org.derived, XSS, asker, route="always", k=1,
                           settings=web_org.settings)  # fmt: skip
     assert routed.routed and routed.asked, routed.as_dict()
     expert = int(routed.asked[0]["person_id"])
@@ -139,12 +139,12 @@ def test_a_script_in_a_question_is_shown_as_text_in_the_inbox(web_org: WebOrg) -
 def test_my_questions_shows_status_who_was_asked_and_answers_as_text(web_org: WebOrg) -> None:
     asker = web_org.people["asker"]
     question = "<script>alert(3)</script> who signs off a security questionnaire for a prospect?"
-    routed = ask_or_route(web_org.store, web_org.settings.data_dir, question, asker, route="always", k=2,
+    routed = ask_or_route(web_org.store, web_org.derived, question, asker, route="always", k=2,
                           settings=web_org.settings)  # fmt: skip
     assert routed.routed and routed.asked, routed.as_dict()
     first = routed.asked[0]
     reply = "<b>Security</b> signs off; send it to trust@acme.example & wait for <i>their</i> OK."
-    answer(web_org.store, web_org.settings.data_dir, int(first["assignment_id"]), reply, int(first["person_id"]),
+    answer(web_org.store, web_org.derived, int(first["assignment_id"]), reply, int(first["person_id"]),
            settings=web_org.settings)  # fmt: skip
     qid = int(routed.question_id)
 

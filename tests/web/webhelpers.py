@@ -24,6 +24,13 @@ class WebOrg:
     people: dict[str, int] = field(default_factory=dict)  # role name -> person id
     emails: dict[int, str] = field(default_factory=dict)  # person id -> e-mail
 
+    @property
+    def derived(self) -> Path:
+        """The database's derived folder in the data dir: what the server uses (the core's ``data_dir``)."""
+        from whoknows.derive import derived_dir
+
+        return derived_dir(self.settings.data_dir, self.store)
+
     def email(self, person_id: int) -> str:
         if person_id not in self.emails:
             person = self.store.get_person(person_id)

@@ -87,7 +87,8 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, work
     up with most of the work while the other idles.) A process holding more than its fair share of connections
     asks a client to reconnect (:mod:`whoknows.api.balance`), so keep-alive clients end up evenly spread. Each
     process builds its app from the environment, so the database and data dir are handed over as ``WHOKNOWS_DB``
-    / ``WHOKNOWS_DATA_DIR``; a process that dies is started again; Ctrl-C or SIGTERM stops them all."""
+    / ``WHOKNOWS_DATA_DIR`` (each then works in that database's own derived folder, ``AppState.data_dir``); a
+    process that dies is started again; Ctrl-C or SIGTERM stops them all."""
     import os
 
     import uvicorn

@@ -24,7 +24,7 @@ from whoknows.api.errors import AuthInvalid, AuthRequired, CsrfFailed, Forbidden
 from whoknows.api.imports import ImportJobs
 from whoknows.api.throttle import LoginThrottle
 from whoknows.background import SingleFlight
-from whoknows.derive import expertise_path, rebuild_expertise
+from whoknows.derive import derived_dir, expertise_path, rebuild_expertise
 from whoknows.errors import WhoknowsError
 from whoknows.memory.ask import MemorySearch
 from whoknows.memory.memory_index import index_path
@@ -49,11 +49,13 @@ class AppState:
     _memory: tuple[int, MemorySearch] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _expertise_rebuild: SingleFlight = field(init=False)
+    _derived: Path = field(init=False)
 
     def __post_init__(self) -> None:
         prepare_logins()
-        self.imports = ImportJobs(self.store, self.settings)
-        self.learner = BackgroundLearner(self.store, self.settings.data_dir)
+        self._derived = derived_dir(self.settings.data_dir, self.store)
+        self.imports = ImportJobs(self.store, self.settings, self.data_dir)
+        self.learner = BackgroundLearner(self.store, self.data_dir)
         self._expertise_rebuild = SingleFlight(
             "whoknows-expertise-rebuild", lambda: rebuild_expertise(self.store, self.data_dir), again=False
         )
@@ -63,7 +65,9 @@ class AppState:
 
     @property
     def data_dir(self) -> Path:
-        return self.settings.data_dir
+        """This database's derived folder in the data dir (:func:`whoknows.derive.derived_dir`): what the routes
+        pass to the core as its ``data_dir``. Each server process computes it from its own database."""
+        return self._derived
 
     def rebuild_expertise_soon(self) -> bool:
         """Start rebuilding a missing or unreadable expertise model in the background (once at a time);

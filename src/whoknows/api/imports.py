@@ -39,9 +39,11 @@ class _Announcing(Store):
 
 
 class ImportJobs:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, data_dir: Path) -> None:
+        """``data_dir``: the database's derived folder (:func:`whoknows.derive.derived_dir`)."""
         self.store = store
         self.settings = settings
+        self.data_dir = data_dir
         self.progress: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -78,7 +80,7 @@ class ImportJobs:
                 self._stage(result.import_id, "indexing")
                 from whoknows.derive import refresh_after_import
 
-                derived = refresh_after_import(self.store, self.settings.data_dir, result.import_id)
+                derived = refresh_after_import(self.store, self.data_dir, result.import_id)
                 warnings = [str(i) for i in reader.issues] + result.warnings
                 self._stage(result.import_id, "done", derived=derived.as_dict(), warnings=warnings[:100])
             except BaseException as exc:  # recorded on the imports row by ingest, or here when deriving failed

@@ -42,7 +42,8 @@ def ask(body: AskIn, state: State, me: Reader) -> dict[str, Any]:
         experts = find_experts(state.store, body.question, me, k=body.k, path=expertise_path(state.data_dir))
     except ExpertiseError as exc:  # memory's answer is still worth giving; say why there are no experts
         reason = f"{exc.message} ({exc.code})"
-        if exc.code in ("expertise.missing", "expertise.corrupt"):  # e.g. a model from an older version
+        # e.g. a model from an older version, or another database's copied here: rebuilt from this database
+        if exc.code in ("expertise.missing", "expertise.corrupt", "expertise.wrong_database"):
             state.rebuild_expertise_soon()
             reason = "the expertise model is being rebuilt; experts will appear in a few minutes"
         experts = ExpertResult(body.question, [], reason=reason, asker_id=me.person_id)

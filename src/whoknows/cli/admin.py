@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from whoknows.cli.app import app
-from whoknows.cli.context import JsonOpt, open_as, settings
+from whoknows.cli.context import JsonOpt, derived_folder, open_as, settings
 from whoknows.cli.output import done, err, out, print_json
+from whoknows.settings import Settings
 
 
 @app.command()
@@ -27,16 +28,28 @@ def serve(
 ) -> None:
     """Run the web UI and HTTP API server (uvicorn); the OpenAPI spec is at /api/v1/openapi.json."""
     from whoknows.api.app import serve as run_server
-    from whoknows.demo.accounts import read_logins
 
     s = settings()
     err.print(f"whoknows on http://{host}:{port}/ (API: /api/v1, spec: /api/v1/openapi.json); Ctrl-C stops it")
-    demo_logins = read_logins(s.data_dir)
+    demo_logins = _demo_logins(s)
     if demo_logins is not None:
         first = demo_logins["logins"][0]["email"] if demo_logins.get("logins") else "a demo person's e-mail"
         err.print(f"demo org: log in as {first} with password {demo_logins['password']} (more in the file "
                   f"{demo_logins.get('path')})")  # fmt: skip
     run_server(s, host=host, port=port, workers=workers)
+
+
+def _demo_logins(s: Settings) -> dict[str, Any] | None:
+    """The demo logins saved for the database ``serve`` opens (in its derived folder), if any."""
+    from whoknows.demo.accounts import read_logins
+    from whoknows.errors import WhoknowsError
+    from whoknows.store import open_store
+
+    try:
+        with open_store(s, create=False) as store:
+            return read_logins(derived_folder(s, store))
+    except WhoknowsError:  # no database yet: the server creates it
+        return None
 
 
 accounts_app = typer.Typer(help="Accounts that may log in to the server, and their roles.", no_args_is_help=True)
@@ -111,7 +124,7 @@ def erase(
     assert target is not None
     if not yes and not typer.confirm(f"Erase #{target.id} {target.name} ({policy})? This cannot be undone"):
         raise typer.Exit(1)
-    result = erase_person(store, s.data_dir, f"#{target.id}", policy=policy)  # type: ignore[arg-type]
+    result = erase_person(store, derived_folder(s, store), f"#{target.id}", policy=policy)  # type: ignore[arg-type]
     if json_out:
         print_json(result.as_dict())
     else:
@@ -131,7 +144,8 @@ def retention(
     from whoknows.store import open_store
 
     s = settings()
-    result = apply_retention(open_store(s, create=False), s.data_dir, s, dry_run=dry_run)
+    store = open_store(s, create=False)
+    result = apply_retention(store, derived_folder(s, store), s, dry_run=dry_run)
     if json_out:
         print_json(result.as_dict())
     elif result.days <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -34,6 +35,14 @@ state = State()
 
 def settings() -> Settings:
     return Settings(db=state.db) if state.db else Settings()
+
+
+def derived_folder(s: Settings, store: Store) -> Path:
+    """Where everything derived from ``store``'s database lives in the data dir of ``s``: what commands pass to the
+    core as its ``data_dir`` (:func:`whoknows.derive.derived_dir`)."""
+    from whoknows.derive import derived_dir
+
+    return derived_dir(s.data_dir, store)
 
 
 def open_as(ref: str | None) -> tuple[Settings, Store, Person | None]:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from whoknows.cli.app import app
-from whoknows.cli.context import JsonOpt, settings
+from whoknows.cli.context import JsonOpt, derived_folder, settings
 from whoknows.cli.output import err, out, print_derived, print_json, print_table, progress_bar, stage_progress
 
 
@@ -39,12 +39,14 @@ def demo(
     config = DemoConfig(messages=messages, people=people, seed=seed)
     s = settings()
     store = open_store(s)
+    folder = derived_folder(s, store)
     started = time.perf_counter()
     with progress_bar("generating + loading demo org", config.messages, enabled=not json_out) as advance:
         result = load_demo(
             store,
             config,
             truth_path=truth,
+            data_dir=folder,
             batch_size=s.batch_size,
             progress=lambda batch, _stats: advance(len(batch.messages)),
         )
@@ -59,13 +61,13 @@ def demo(
         from whoknows.derive import reindex as derive_all
 
         with stage_progress(enabled=not json_out) as update:
-            derived = derive_all(store, s.data_dir, progress=update)
+            derived = derive_all(store, folder, progress=update)
         summary["derived"] = derived.as_dict()
     logins = None
     if accounts:
         from whoknows.demo.accounts import create_demo_accounts
 
-        logins = create_demo_accounts(store, s.data_dir, result.truth_path)
+        logins = create_demo_accounts(store, folder, result.truth_path)
         summary["logins"] = logins.as_dict()
     if json_out:
         print_json(summary)
@@ -150,7 +152,7 @@ def import_(
     if index:
         from whoknows.derive import refresh_after_import
 
-        data["derived"] = refresh_after_import(store, s.data_dir, result.import_id).as_dict()
+        data["derived"] = refresh_after_import(store, derived_folder(s, store), result.import_id).as_dict()
     if json_out:
         print_json(data)
         return
@@ -177,7 +179,7 @@ def reindex(json_out: JsonOpt = False) -> None:
     s = settings()
     store = open_store(s, create=False)
     with stage_progress(enabled=not json_out) as update:
-        stats = derive_all(store, s.data_dir, progress=update)
+        stats = derive_all(store, derived_folder(s, store), progress=update)
     if json_out:
         print_json(stats.as_dict())
     else:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from whoknows.cli.app import app
-from whoknows.cli.context import AsOpt, JsonOpt, open_as, viewer_of
+from whoknows.cli.context import AsOpt, JsonOpt, derived_folder, open_as, viewer_of
 from whoknows.cli.output import err, out, print_json
 
 
@@ -33,7 +33,7 @@ def ask(
     from whoknows.memory.ask import ask as ask_memory
 
     s, store, asker = open_as(as_)
-    result = ask_memory(store, s.data_dir, question, viewer_of(store, asker), k=k)
+    result = ask_memory(store, derived_folder(s, store), question, viewer_of(store, asker), k=k)
     if json_out:
         print_json(result.as_dict())
         return
@@ -75,7 +75,7 @@ def experts(
     from whoknows.expertise import find_experts
 
     s, store, asker = open_as(as_)
-    result = find_experts(store, question, viewer_of(store, asker), k=k, path=expertise_path(s.data_dir))
+    result = find_experts(store, question, viewer_of(store, asker), k=k, path=expertise_path(derived_folder(s, store)))
     if json_out:
         print_json(result.as_dict())
         return
@@ -110,7 +110,7 @@ def profile_cmd(
     from whoknows.expertise import profile
 
     s, store, viewer = open_as(as_)
-    result = profile(store, person, viewer_of(store, viewer), path=expertise_path(s.data_dir))
+    result = profile(store, person, viewer_of(store, viewer), path=expertise_path(derived_folder(s, store)))
     if json_out:
         print_json(result.as_dict())
         return

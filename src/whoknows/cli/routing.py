@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from whoknows.cli.app import app
-from whoknows.cli.context import AsOpt, JsonOpt, need_person, settings
+from whoknows.cli.context import AsOpt, JsonOpt, derived_folder, need_person, settings
 from whoknows.cli.output import done, err, out, print_json
 
 AssignmentArg = Annotated[int, typer.Argument(help="The assignment id (from `whoknows inbox`).")]
@@ -26,7 +26,9 @@ def route(
     from whoknows.routing import ask_or_route
 
     s, store, asker_id = need_person(as_)
-    result = ask_or_route(store, s.data_dir, question, asker_id, route="always" if always else "auto", k=k, settings=s)
+    result = ask_or_route(
+        store, derived_folder(s, store), question, asker_id, route="always" if always else "auto", k=k, settings=s
+    )
     if json_out:
         print_json(result.as_dict())
         return
@@ -77,7 +79,7 @@ def answer(
     from whoknows.routing import answer as do_answer
 
     s, store, me_id = need_person(as_)
-    data = do_answer(store, s.data_dir, assignment_id, text, me_id, settings=s)
+    data = do_answer(store, derived_folder(s, store), assignment_id, text, me_id, settings=s)
     done(data, json_out, f"answer #{data['answer_id']} recorded for question #{data['question_id']}; thank you")
 
 
@@ -92,7 +94,7 @@ def decline(
     from whoknows.routing import decline as do_decline
 
     s, store, me_id = need_person(as_)
-    data = do_decline(store, s.data_dir, assignment_id, me_id, reason=reason, settings=s)
+    data = do_decline(store, derived_folder(s, store), assignment_id, me_id, reason=reason, settings=s)
     done(data, json_out, f"declined; asked instead: {', '.join(data['next']) or 'nobody yet (the worker retries)'}")
 
 
@@ -124,7 +126,7 @@ def accept(
     from whoknows.routing import accept as do_accept
 
     s, store, me_id = need_person(as_)
-    data = do_accept(store, s.data_dir, question_id, me_id, rating=rating)
+    data = do_accept(store, derived_folder(s, store), question_id, me_id, rating=rating)
     done(data, json_out, f"answer #{data['answer_id']} accepted; question #{question_id} closed")
 
 
@@ -141,7 +143,7 @@ def worker(
     s = settings()
     store = open_store(s, create=False)
     if once:
-        stats = run_once(store, s, s.data_dir)
+        stats = run_once(store, s, derived_folder(s, store))
         done(stats.as_dict(), json_out, ", ".join(f"{k} {v}" for k, v in stats.as_dict().items() if k != "errors"))
         for e in stats.errors[:20]:
             err.print(f"[yellow]warning:[/yellow] {e}")
@@ -154,7 +156,7 @@ def worker(
     import contextlib
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_forever(store, s, s.data_dir, interval=interval, on_round=report)
+        run_forever(store, s, derived_folder(s, store), interval=interval, on_round=report)
 
 
 @app.command()

@@ -2,8 +2,10 @@
 
 Every demo person gets a ``member`` account; a Sales Operations-style lead becomes ``admin`` and a Readiness
 person ``analyst``. All demo accounts share one random password (hashed once with argon2id — demo data only,
-never do this with real people), written with the example logins to ``demo-logins.json`` (mode 0600) in the data
-folder. Running the demo again keeps the password and adds accounts only for people who have none.
+never do this with real people), written with the example logins to ``demo-logins.json`` (mode 0600) in the
+database's derived folder (:func:`whoknows.derive.derived_dir`: the logins are that database's accounts, so a
+second demo database in the same data dir never overwrites them). Running the demo again keeps the password and
+adds accounts only for people who have none.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from whoknows.expertise.errors import (
     ExpertiseError,
     ExpertiseMissingError,
     ExpertiseStaleError,
+    ExpertiseWrongDatabaseError,
 )
-from whoknows.expertise.finder import default_path, find_experts, open_model
+from whoknows.expertise.finder import find_experts, open_model
 from whoknows.expertise.outcomes import Outcome, refit
 from whoknows.expertise.profile import profile
 from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, Profile, Topic
@@ -27,11 +28,11 @@ __all__ = [
     "ExpertiseMissingError",
     "ExpertiseModel",
     "ExpertiseStaleError",
+    "ExpertiseWrongDatabaseError",
     "Outcome",
     "Profile",
     "Topic",
     "build_expertise",
-    "default_path",
     "find_experts",
     "open_model",
     "profile",

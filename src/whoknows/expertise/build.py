@@ -156,6 +156,7 @@ def build_expertise(
     model = fit_time_ordered(groups, extractor.names) if groups else _prior_model(extractor.names)
     manifest: dict[str, Any] = {
         "format": FORMAT,
+        "database_id": store.database_id,
         "fingerprint": fp,
         "until": until.isoformat() if until else None,
         "half_life_days": None if math.isinf(half_life) else half_life / DAY,
@@ -178,7 +179,7 @@ def build_expertise(
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
-    return ExpertiseModel.open(final)
+    return ExpertiseModel.open(final, database_id=store.database_id)
 
 
 def _prior_model(names: tuple[str, ...]) -> LinearModel:

@@ -1,7 +1,8 @@
 """The expertise model on disk: a folder derived from the store and rebuildable at any time.
 
-Layout of ``<path>/`` (e.g. ``<data_dir>/expertise/``): ``manifest.json`` (format, the store fingerprint it was
-built from, the fitted half-life, source types), ``evidence.npz``/``evidence.json`` (the evidence table),
+Layout of ``<path>/`` (``expertise/`` in the database's derived folder, :func:`whoknows.derive.derived_dir`):
+``manifest.json`` (format, the id of the database and the store fingerprint it was built from, the fitted
+half-life, source types), ``evidence.npz``/``evidence.json`` (the evidence table),
 ``eligible.npy``, ``model.json`` (the learned weights), ``training.npz`` (the training questions, kept so that
 :func:`refit` can add outcomes) and ``index/`` (a lexical :class:`~whoknows.index.SearchIndex` of messages).
 """
@@ -18,7 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from whoknows.expertise.errors import ExpertiseCorruptError, ExpertiseMissingError, ExpertiseStaleError
+from whoknows.expertise.errors import (
+    ExpertiseCorruptError,
+    ExpertiseMissingError,
+    ExpertiseStaleError,
+    ExpertiseWrongDatabaseError,
+)
 from whoknows.expertise.features import FeatureExtractor
 from whoknows.expertise.learn import LinearModel, write_model
 from whoknows.expertise.rankers import LearnedRanker, RankContext
@@ -70,7 +76,9 @@ class ExpertiseModel:
         self.ranker = LearnedRanker(self.context, model)
 
     @classmethod
-    def open(cls, path: str | Path) -> ExpertiseModel:
+    def open(cls, path: str | Path, *, database_id: str | None = None) -> ExpertiseModel:
+        """The model in the folder ``path``; with ``database_id``, refused (``expertise.wrong_database``) when it
+        was built from another database or records none (a model of an older version)."""
         p = Path(path)
         if not (p / "manifest.json").exists():
             raise ExpertiseMissingError(
@@ -80,6 +88,13 @@ class ExpertiseModel:
             manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("format") != FORMAT:
                 raise ExpertiseCorruptError(f"the expertise model at {p} has an unknown format; rebuild it")
+            if database_id is not None and manifest.get("database_id") != database_id:
+                raise ExpertiseWrongDatabaseError(
+                    f"the expertise model at {p} belongs to another database "
+                    f"({manifest.get('database_id') or 'it records none'}, this one is {database_id}); it is not "
+                    "used: rebuild it (whoknows reindex)",
+                    details={"path": str(p), "model_database": manifest.get("database_id"), "database": database_id},
+                )
             model = LinearModel.from_dict(json.loads((p / "model.json").read_text(encoding="utf-8")))
             eligible = np.load(p / "eligible.npy")
             index = SearchIndex.open(p / "index")

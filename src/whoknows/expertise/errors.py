@@ -6,7 +6,8 @@ from whoknows.errors import WhoknowsError
 
 
 class ExpertiseError(WhoknowsError):
-    """Base of expertise errors. Codes: ``expertise.missing``, ``expertise.stale``, ``expertise.corrupt``."""
+    """Base of expertise errors. Codes: ``expertise.missing``, ``expertise.stale``, ``expertise.corrupt``,
+    ``expertise.wrong_database``."""
 
     code = "expertise.error"
     http_status = 503
@@ -26,3 +27,9 @@ class ExpertiseStaleError(ExpertiseError):
 
 class ExpertiseCorruptError(ExpertiseError):
     code = "expertise.corrupt"
+
+
+class ExpertiseWrongDatabaseError(ExpertiseError):
+    """The model was built from another database than the caller's (or records none): never used for it."""
+
+    code = "expertise.wrong_database"

@@ -18,12 +18,12 @@ import numpy as np
 from whoknows.access import Viewer
 from whoknows.expertise import rows as store_rows
 from whoknows.expertise.bundle import ExpertiseModel
+from whoknows.expertise.errors import ExpertiseMissingError
 from whoknows.expertise.evidence import ROLES
 from whoknows.expertise.features import QueryFeatures
 from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, iso, query_words, snippet, why
 from whoknows.index import Filters
 from whoknows.index.analyzer import analyze_query
-from whoknows.settings import Settings
 from whoknows.store import Store
 
 OnStale = Literal["use", "error", "rebuild"]
@@ -33,27 +33,29 @@ STALE_CHECK_SECONDS = 10.0
 _open_models: dict[str, tuple[ExpertiseModel, float, bool]] = {}
 
 
-def default_path() -> Path:
-    return Settings().data_dir / "expertise"
-
-
 def open_model(
     store: Store, path: str | Path | None = None, *, on_stale: OnStale = "use"
 ) -> tuple[ExpertiseModel, bool]:
-    """The model at ``path`` (opened once per process and reused) and whether it is stale."""
+    """The model at ``path`` (opened once per process and reused) and whether it is stale. ``path`` is the
+    ``expertise/`` folder of the database's derived folder (:func:`whoknows.derive.expertise_path`), which the
+    caller knows; a model of another database is refused (``expertise.wrong_database``)."""
     from whoknows.expertise.build import build_expertise
 
-    p = Path(path) if path is not None else default_path()
+    if path is None:  # the core never guesses a location (it would read the environment's data dir)
+        raise ExpertiseMissingError(
+            "no expertise model path given: pass the database's expertise folder (whoknows.derive.expertise_path)"
+        )
+    p = Path(path)
     key = f"{store.url}|{_resolved(str(p))}"
     cached = _open_models.get(key)
     now = time.monotonic()
     if cached is not None and now - cached[1] < STALE_CHECK_SECONDS:
         model, stale = cached[0], cached[2]
     else:
-        model = cached[0] if cached is not None else ExpertiseModel.open(p)
+        model = cached[0] if cached is not None else ExpertiseModel.open(p, database_id=store.database_id)
         fp = store_rows.fingerprint(store)
         if model.is_stale(fp) and cached is not None:  # the folder may have been rebuilt by another process
-            model = ExpertiseModel.open(p)
+            model = ExpertiseModel.open(p, database_id=store.database_id)
         stale = model.is_stale(fp)
         if stale and on_stale == "error":
             model.require_fresh(fp)

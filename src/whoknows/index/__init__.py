@@ -12,6 +12,7 @@ from whoknows.index.errors import (
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
+    IndexWrongDatabaseError,
     SearchIndexError,
 )
 from whoknows.index.evaluate import evaluate, format_table
@@ -26,6 +27,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexMissingError",
     "IndexStaleError",
+    "IndexWrongDatabaseError",
     "Pipeline",
     "RRFFusion",
     "Ranker",

@@ -6,7 +6,8 @@ from whoknows.errors import WhoknowsError
 
 
 class SearchIndexError(WhoknowsError):
-    """Base of index errors. Codes: ``index.missing``, ``index.corrupt``, ``index.stale``, ``index.error``."""
+    """Base of index errors. Codes: ``index.missing``, ``index.corrupt``, ``index.stale``, ``index.wrong_database``,
+    ``index.error``."""
 
     code = "index.error"
     http_status = 503
@@ -24,6 +25,12 @@ class IndexStaleError(SearchIndexError):
     """The index was built from an older state of the store than the caller's; rebuild or update it."""
 
     code = "index.stale"
+
+
+class IndexWrongDatabaseError(SearchIndexError):
+    """The index was built from another database than the caller's (or records none): never used for it."""
+
+    code = "index.wrong_database"
 
 
 class ExtraMissingError(SearchIndexError):

@@ -1,11 +1,11 @@
 """The search index: a folder of segments plus a manifest, derived from the store and rebuildable at any time.
 
-Layout of ``<path>/``: ``manifest.json`` (format, the store fingerprint it was built from, live segment
-names), ``embedder/`` (the embedder's files, if any) and one ``seg-NNNNNN/`` folder per segment. Every change
-writes new files and then replaces the manifest atomically; a reader that opened the index earlier keeps a
-consistent view. Writers (``build``/``add``/``delete``, from any thread or process: the server answering,
-an import, the worker) take an exclusive lock on ``<path>.lock`` and first catch up with the manifest on
-disk, so concurrent updates never overwrite each other's segments; a segment folder that a crashed writer left
+Layout of ``<path>/``: ``manifest.json`` (format, the id of the database and the store fingerprint it was
+built from, live segment names), ``embedder/`` (the embedder's files, if any) and one ``seg-NNNNNN/`` folder per
+segment. Every change writes new files and then replaces the manifest atomically; a reader that opened the index
+earlier keeps a consistent view. Writers (``build``/``add``/``delete``, from any thread or process: the server
+answering, an import, the worker) take an exclusive lock on ``<path>.lock`` and first catch up with the manifest
+on disk, so concurrent updates never overwrite each other's segments; a segment folder that a crashed writer left
 behind (never listed in the manifest) is removed.
 
 Deleting documents rewrites the segments that held them, so their text (terms) leaves the index files at once;
@@ -33,7 +33,13 @@ from whoknows.index.compose import RRFFusion
 from whoknows.index.contract import NO_FILTER, Filters, Ranker, Scored
 from whoknows.index.doc import Doc
 from whoknows.index.embedders.base import Embedder, load_embedder, save_embedder
-from whoknows.index.errors import IndexCorruptError, IndexMissingError, IndexStaleError, SearchIndexError
+from whoknows.index.errors import (
+    IndexCorruptError,
+    IndexMissingError,
+    IndexStaleError,
+    IndexWrongDatabaseError,
+    SearchIndexError,
+)
 from whoknows.index.lexical import BM25Retriever
 from whoknows.index.segment import Segment, load_segment, merge_segments, remove_segment, write_segment
 from whoknows.index.vector import VectorRetriever
@@ -87,11 +93,13 @@ class SearchIndex:
         fingerprint: Fingerprint | None = None,
         progress: Callable[[int], None] | None = None,
         segment_size: int = SEGMENT_SIZE,
+        database_id: str | None = None,
     ) -> SearchIndex:
-        """Build a new index at ``path`` from ``docs`` (ids unique), replacing any index there."""
+        """Build a new index at ``path`` from ``docs`` (ids unique), replacing any index there. ``database_id``:
+        the database the documents come from, recorded so that :meth:`open` can refuse the index to another."""
         final = Path(path)
         final.parent.mkdir(parents=True, exist_ok=True)
-        return cls._build(final, docs, embedder, fingerprint, progress, segment_size)
+        return cls._build(final, docs, embedder, fingerprint, progress, segment_size, database_id)
 
     @classmethod
     def _build(
@@ -102,12 +110,14 @@ class SearchIndex:
         fingerprint: Fingerprint | None,
         progress: Callable[[int], None] | None,
         segment_size: int,
+        database_id: str | None = None,
     ) -> SearchIndex:
         _clear_abandoned(final)
         tmp = final.with_name(f"{final.name}.building-{os.getpid()}-{secrets.token_hex(4)}")
         tmp.mkdir(parents=True)
         manifest: dict[str, Any] = {
             "format": FORMAT,
+            "database_id": database_id,
             "fingerprint": dict(fingerprint or {}),
             "segments": [],
             "next_segment": 0,
@@ -139,12 +149,17 @@ class SearchIndex:
         *,
         fingerprint: Fingerprint | None = None,
         embedder: Embedder | None = None,
+        database_id: str | None = None,
     ) -> SearchIndex:
-        """Open an index; with ``fingerprint``, raise :class:`IndexStaleError` if built from another state."""
+        """Open an index; with ``fingerprint``, raise :class:`IndexStaleError` if built from another state; with
+        ``database_id``, raise :class:`IndexWrongDatabaseError` if built from another database (or from one it
+        does not record: an index of an older version)."""
         p = Path(path)
         for attempt in range(3):
             with _write_lock(p, shared=True):  # no writer swaps segments while they are opened
                 manifest = _read_manifest(p)
+                if database_id is not None and manifest.get("database_id") != database_id:
+                    raise _wrong_database(p, manifest.get("database_id"), database_id)
                 if embedder is None and manifest.get("embedder"):
                     embedder = load_embedder(p / "embedder")
             try:
@@ -390,6 +405,14 @@ def _read_manifest(p: Path) -> dict[str, Any]:
     if not ok:
         raise IndexCorruptError(f"search index at {p} has an unknown format; rebuild it (whoknows reindex)")
     return manifest
+
+
+def _wrong_database(p: Path, recorded: Any, database_id: str) -> IndexWrongDatabaseError:
+    return IndexWrongDatabaseError(
+        f"the search index at {p} belongs to another database ({recorded or 'it records none'}, this one is "
+        f"{database_id}); it is not used: rebuild it (whoknows reindex)",
+        details={"path": str(p), "index_database": recorded, "database": database_id},
+    )
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Select, and_, bindparam, case, select
 
 from whoknows.access import Viewer
 from whoknows.errors import InputError
-from whoknows.index import Filters, SearchIndex, SearchIndexError
+from whoknows.index import Filters, SearchIndexError
 from whoknows.index.analyzer import analyze, analyze_query
-from whoknows.memory.memory_index import store_fingerprint
+from whoknows.memory.memory_index import open_memory_index, store_fingerprint
 from whoknows.store import Store, schema
 
 MAX_QUESTION_CHARS = 100_000
@@ -84,7 +84,7 @@ class MemorySearch:
     def __init__(self, store: Store, path: Path):
         self.store = store
         self.path = path
-        self.index = SearchIndex.open(path)
+        self.index = open_memory_index(store, path)
         self.warnings: list[str] = []
         if self.index.is_stale(store_fingerprint(store)):
             self.warnings.append(

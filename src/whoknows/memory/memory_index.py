@@ -2,7 +2,8 @@
 
 The index is derived from the ``qa_pairs`` rows and can be rebuilt from them at any time
 (:func:`build_memory_index`); an import keeps it current with :func:`sync_threads`. Its manifest records a
-fingerprint of the store (:func:`store_fingerprint`), so a reader can tell when it is older than the store.
+fingerprint of the store (:func:`store_fingerprint`), so a reader can tell when it is older than the store, and the
+id of its database, so that it is never opened for another (:func:`open_memory_index`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ PAGE = 5_000
 
 
 def index_path(data_dir: Path) -> Path:
+    """The memory index in a database's derived folder (:func:`whoknows.derive.derived_dir`)."""
     return data_dir / "index" / "memory"
+
+
+def open_memory_index(store: Store, path: Path) -> SearchIndex:
+    """The memory index at ``path``, refused (``index.wrong_database``) when another database's: every reader
+    and writer of the memory index opens it here."""
+    return SearchIndex.open(path, database_id=store.database_id)
 
 
 def store_fingerprint(store: Store) -> dict[str, Any]:
@@ -92,7 +100,14 @@ def build_memory_index(
             if exc.code != "index.corpus_too_small":
                 raise
     with store.read() as conn:
-        return SearchIndex.build(path, pair_docs(conn), embedder, fingerprint=fingerprint, progress=progress)
+        return SearchIndex.build(
+            path,
+            pair_docs(conn),
+            embedder,
+            fingerprint=fingerprint,
+            progress=progress,
+            database_id=store.database_id,
+        )
 
 
 def sync_threads(

@@ -127,15 +127,15 @@ def mark_accepted(conn: Connection, message_id: int) -> int:
 
 def refresh_memory(store: Store, data_dir: Path, thread_id: int) -> dict[str, Any]:
     """Re-extract the thread's Q&A pair and bring the memory index in line (skipped when there is no index)."""
-    from whoknows.index import SearchIndex, SearchIndexError
+    from whoknows.index import SearchIndexError
     from whoknows.memory import update_memory
-    from whoknows.memory.memory_index import index_path, question_ids_of, sync_threads
+    from whoknows.memory.memory_index import index_path, open_memory_index, question_ids_of, sync_threads
 
     with store.read() as conn:
         previous = question_ids_of(conn, [thread_id])
     stats: dict[str, Any] = {"memory": update_memory(store, [thread_id]).as_dict()}
     try:
-        index = SearchIndex.open(index_path(data_dir))
+        index = open_memory_index(store, index_path(data_dir))  # another database's: skipped, not updated
     except SearchIndexError as exc:
         stats["index"] = {"skipped": exc.message}
         return stats

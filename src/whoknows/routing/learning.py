@@ -53,7 +53,8 @@ def _apply(store: Store, data_dir: Path) -> int:
     if not rows:
         return 0
     try:
-        model = ExpertiseModel.open(expertise_path(data_dir))  # not the per-process cache: the files as they are
+        # Not the per-process cache: the files as they are. Another database's model is not refitted (refused).
+        model = ExpertiseModel.open(expertise_path(data_dir), database_id=store.database_id)
     except ExpertiseError:
         return 0
     outcomes = [Outcome(r.text, int(r.person_id), r.outcome, r.asker_id, _ts(r.created_at)) for r in rows]

@@ -8,6 +8,7 @@ and an upgraded one end up identical; ``tests/store/test_migrations.py`` checks 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,11 +51,18 @@ def _m0006_fk_indexes(conn: Connection) -> None:
     schema.ix_route_answers_message.create(conn, checkfirst=True)
 
 
+def _m0007_database_identity(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema.IDENTITY_TABLES)
+    conn.execute(
+        insert(schema.database_identity).values(id=1, database_id=uuid.uuid4().hex, created_at=datetime.now(UTC))
+    )
+
+
 def _m0008_login_failures(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.LOGIN_TABLES)
 
 
-def _m0010_directory(conn: Connection) -> None:
+def _m0009_directory(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=schema.DIRECTORY_TABLES)
 
 
@@ -65,8 +73,9 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "accounts", _m0004_accounts),
     Migration(5, "spaces_visibility_index", _m0005_visibility),
     Migration(6, "message_reference_indexes", _m0006_fk_indexes),
+    Migration(7, "database_identity", _m0007_database_identity),
     Migration(8, "login_failures", _m0008_login_failures),
-    Migration(10, "directory", _m0010_directory),
+    Migration(9, "directory", _m0009_directory),
 ]
 
 LATEST = MIGRATIONS[-1].version

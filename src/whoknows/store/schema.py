@@ -417,7 +417,7 @@ Index("ix_login_failures_attempted", login_failures.c.attempted_at)
 #: Tables created by migration 0008.
 LOGIN_TABLES = [login_failures]
 
-# -- the organisation's directory (migration 0010) ---------------------------------------------------------------
+# -- the organisation's directory (migration 0009) ---------------------------------------------------------------
 # People a source lists as members of the organisation (a Slack workspace's users.json, the demo org's staff, a Q&A
 # site's Users.xml, a mapping file), as opposed to people only seen in a conversation (a mail correspondent, a
 # ticket's requester). Anyone signed in may look up a listed person; anyone else only by a viewer who can read a
@@ -433,5 +433,21 @@ directory = Table(
 )
 Index("ix_directory_identity", directory.c.identity)
 
-#: Tables created by migration 0010.
+#: Tables created by migration 0009.
 DIRECTORY_TABLES = [directory]
+
+# -- the database's identity (migration 0007) ----------------------------------------------------------------------
+# One row: a random id made when the database was created. Everything derived from the database (memory index,
+# expertise model, derive state, uploads) lives in a folder named by it under the data dir and records it, so an
+# artefact of another database (a second --db in the same data dir, a copied folder) is never taken for this one's.
+
+database_identity = Table(
+    "database_identity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one row
+    Column("database_id", String(32), nullable=False),  # uuid4 hex
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Tables created by migration 0007.
+IDENTITY_TABLES = [database_identity]

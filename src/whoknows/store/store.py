@@ -52,6 +52,7 @@ class Store:
         self.engine = engine
         self.url = url
         self.backend = make_url(url).get_backend_name()
+        self._database_id: str | None = None
 
     # -- transactions -------------------------------------------------------------------------------------
     @contextmanager
@@ -98,6 +99,22 @@ class Store:
             migrations.check_version(version, redact(self.url))
             applied = migrations.apply(conn, migrations.pending(version))
         return [f"{m.version:04d}_{m.name}" for m in applied]
+
+    @property
+    def database_id(self) -> str:
+        """This database's identity (a random id made once by migration 0007): what everything derived from it is
+        filed under and records (:func:`whoknows.derive.derived_dir`). Read once, then cached."""
+        if self._database_id is None:
+            with self.read() as conn:
+                found = conn.execute(select(schema.database_identity.c.database_id)).scalar()
+            if not found:
+                raise StoreError(
+                    f"the database {redact(self.url)} has no identity row (database_identity); it was not made by "
+                    "this version's migrations",
+                    code="store.no_identity",
+                )
+            self._database_id = str(found)
+        return self._database_id
 
     # -- imports ------------------------------------------------------------------------------------------
     def begin_import(self, kind: str, source: str, location: str | None = None) -> int:
