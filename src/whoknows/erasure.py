@@ -29,6 +29,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, delete, select, update
 
 from whoknows import copies
+from whoknows.access import Viewer
 from whoknows.errors import InputError
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
@@ -58,7 +59,7 @@ def erase_person(store: Store, data_dir: Path, person_ref: str, *, policy: Polic
     if policy not in ("delete", "anonymise"):
         raise InputError(f"unknown erasure policy {policy!r}; use 'delete' or 'anonymise'", code="erase.policy")
     started = time.perf_counter()
-    person = store.find_person(person_ref)
+    person = store.find_person(person_ref, Viewer.system())
     assert person.id is not None
     pid = person.id
     with store.write() as conn:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from whoknows.access import Viewer
 from whoknows.demo import DemoConfig, load_demo
 from whoknows.derive import reindex
 from whoknows.erasure import erase_person
@@ -84,7 +85,10 @@ def test_erase_leaves_no_trace(tmp_path: Path, policy: str) -> None:
     needles = [NAME, EMAIL, "zyxwv"] + ([SECRET] if policy == "delete" else [])
     # Positive control: before erasure the strings are in the files and the answer is found.
     assert leaks(raw_files(db, tmp_path), needles)
-    assert any(SECRET in (h.solution or "") for h in ask(store, tmp_path, "blorptastic gateway configure").solutions)
+    assert any(
+        SECRET in (h.solution or "")
+        for h in ask(store, tmp_path, "blorptastic gateway configure", store.viewer(None)).solutions
+    )
 
     result = erase_person(store, tmp_path, EMAIL, policy=policy)  # type: ignore[arg-type]
     assert result.messages == 2 and result.threads_touched == 2
@@ -93,7 +97,7 @@ def test_erase_leaves_no_trace(tmp_path: Path, policy: str) -> None:
 
     store = open_store(str(db))
     with pytest.raises(NotFoundError):
-        store.find_person(EMAIL)
+        store.find_person(EMAIL, Viewer.system())
     with store.read() as conn:
         integrity = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
         others = conn.execute(
@@ -101,7 +105,7 @@ def test_erase_leaves_no_trace(tmp_path: Path, policy: str) -> None:
         ).scalar_one()
     assert integrity == "ok"
     assert others == (3 if policy == "delete" else 5)  # other people's messages stay
-    hits = ask(store, tmp_path, "blorptastic gateway configure")
+    hits = ask(store, tmp_path, "blorptastic gateway configure", store.viewer(None))
     assert not any(SECRET in (h.solution or "") for h in hits.solutions) or policy == "anonymise"
     assert all(h.solved_by is None or h.solved_by.name != NAME for h in hits.solutions + hits.similar)
 
