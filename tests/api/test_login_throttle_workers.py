@@ -5,14 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 from test_login_throttle import LIMIT, people_batch
-from test_serve_workers import EXE, _owner, _port, _servers, _wait
+from test_serve_workers import EXE, _owner, _port, _servers, _stop, _wait
 
 from conftest import PASSWORD
 from whoknows.api.accounts import add_account
@@ -66,10 +65,5 @@ def test_two_server_processes_share_one_login_limit(db_url: str, tmp_path: Path)
     finally:
         for c in clients:
             c.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        _stop(proc)
     assert "Traceback" not in log_path.read_text(errors="replace")

@@ -168,12 +168,7 @@ def test_keep_alive_clients_end_up_evenly_spread(tmp_path: Path) -> None:
     finally:
         for c in clients:
             c.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        _stop(proc)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
@@ -192,6 +187,16 @@ def test_server_processes_exit_when_the_supervisor_is_killed(tmp_path: Path) -> 
         for pid in servers:  # (left over only when the test failed)
             if Path(f"/proc/{pid}").exists():
                 os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the supervisor as a service manager would (SIGTERM), and kill it if it does not exit in a minute."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    finally:
         if proc.poll() is None:
             proc.kill()
 
