@@ -100,7 +100,7 @@ def status(
     top: Annotated[int, typer.Option(min=1, max=1000, help="Rows per table.")] = 10,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what the database holds: counts per source, space and person."""
+    """Show what the database holds: counts per source, space and person, and the memory's questions and solutions."""
     from dataclasses import asdict
 
     from whoknows.store import open_store
@@ -111,13 +111,22 @@ def status(
         return
     out.print(f"[bold]{report.database}[/bold] (schema v{report.schema_version})")
     out.print("  " + ", ".join(f"{v:,} {k}" for k, v in report.totals.items()))
-    print_table("Sources", ["source", "messages", "first", "last"], report.sources)
+    mem = report.memory
+    out.print(
+        f"  memory: {mem['questions']:,} questions, {mem['solved']:,} with a solution ({_pct(mem['solved_share'])})"
+    )
+    sources = [{**row, "share": _pct(row["solved_share"])} for row in report.sources]
+    print_table("Sources", ["source", "messages", "questions", "solved", "share", "first", "last"], sources)
     print_table("Spaces", ["name", "kind", "visibility", "messages", "members"], report.spaces)
     print_table("People (most messages)", ["name", "department", "messages"], report.people)
     print_table("Recent imports", ["id", "kind", "source", "status", "finished_at"], report.imports)
     for run in report.imports:
         if run["status"] == "interrupted":
             out.print(f"  import {run['id']} {run['error']}", highlight=False, soft_wrap=True)
+
+
+def _pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
 
 
 @app.command("import")

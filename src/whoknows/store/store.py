@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -34,11 +34,16 @@ from whoknows.store.writer import BatchWriter
 
 @dataclass
 class StatusReport:
-    """Counts for ``whoknows status``: totals, and per source, space and person."""
+    """Counts for ``whoknows status``: totals, the memory, and per source, space and person.
+
+    ``memory`` is the corporate memory in total (questions, those with a solution, their share); every
+    ``sources`` row carries the same three counts for the questions asked in that source's spaces.
+    """
 
     database: str
     schema_version: int
     totals: dict[str, int]
+    memory: dict[str, Any] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
     spaces: list[dict[str, Any]] = field(default_factory=list)
     people: list[dict[str, Any]] = field(default_factory=list)
@@ -196,6 +201,7 @@ class Store:
                     .order_by(func.count().desc())
                 )
             ]
+            memory = _memory_counts(conn, sources)
             per_space = select(m.c.space_id, func.count().label("n")).group_by(m.c.space_id).subquery()
             members = (
                 select(schema.space_members.c.space_id, func.count().label("members"))
@@ -263,6 +269,7 @@ class Store:
             database=redact(self.url),
             schema_version=version,
             totals=totals,
+            memory=memory,
             sources=sources,
             spaces=spaces,
             people=people,
@@ -345,6 +352,36 @@ def _resolve_person(conn: Connection, ref: str, viewer: Viewer) -> int | None:
 # Built once: every question reads them.
 _PUBLIC_SPACES = select(schema.spaces.c.id).where(schema.spaces.c.visibility == Visibility.PUBLIC.value)
 _MEMBER_SPACES = select(schema.space_members.c.space_id).where(schema.space_members.c.person_id == bindparam("person"))
+
+
+def _memory_counts(conn: Connection, sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Questions in the memory and those with a solution, per source (of the question's space) and in total.
+
+    One grouped query over ``qa_pairs``; adds ``questions``/``solved``/``solved_share`` to every ``sources`` row
+    (a source whose messages hold no question shows 0) and returns the totals.
+    """
+    q, s = schema.qa_pairs, schema.spaces
+    solved = func.sum(case((q.c.solutions > 0, 1), else_=0))
+    counts = {
+        src: (int(n), int(k or 0))
+        for src, n, k in conn.execute(
+            select(s.c.source, func.count(), solved).join(s, s.c.id == q.c.space_id).group_by(s.c.source)
+        )
+    }
+    by_source = {row["source"]: row for row in sources}
+    for src in counts.keys() - by_source.keys():  # questions whose space's source differs from its messages'
+        sources.append({"source": src, "messages": 0, "first": None, "last": None})
+        by_source[src] = sources[-1]
+    for src, row in by_source.items():
+        n, k = counts.get(src, (0, 0))
+        row.update(questions=n, solved=k, solved_share=_share(k, n))
+    n = sum(c[0] for c in counts.values())
+    k = sum(c[1] for c in counts.values())
+    return {"questions": n, "solved": k, "solved_share": _share(k, n)}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def _iso(value: datetime | None) -> str | None:
