@@ -15,6 +15,7 @@ class Comment:
     id: str
     text: str
     label: str
+    user: str = ""
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Related:
     engine_rank: int
     label: str
     comments: list[Comment] = field(default_factory=list)
+    user: str = ""
 
     @property
     def text(self) -> str:
@@ -62,10 +64,16 @@ def load(path: Path) -> list[Original]:
                 _text(rq.find("RelQBody")),
                 int(rq.attrib["RELQ_RANKING_ORDER"]),
                 rq.attrib["RELQ_RELEVANCE2ORGQ"],
+                user=rq.attrib.get("RELQ_USERID", ""),
             )
             for c in th.iter("RelComment"):
                 rel.comments.append(
-                    Comment(c.attrib["RELC_ID"], _text(c.find("RelCText")), c.attrib["RELC_RELEVANCE2ORGQ"])
+                    Comment(
+                        c.attrib["RELC_ID"],
+                        _text(c.find("RelCText")),
+                        c.attrib["RELC_RELEVANCE2ORGQ"],
+                        c.attrib.get("RELC_USERID", ""),
+                    )
                 )
             orig.related.append(rel)
     return list(by_id.values())

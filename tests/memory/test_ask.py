@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,3 +155,14 @@ def test_reindex_is_repeatable(org: tuple[Store, Path]) -> None:
     with store.read() as conn:
         after = conn.execute(select(schema.qa_pairs.c.question_id).order_by(schema.qa_pairs.c.question_id)).all()
     assert before == after and stats.index["documents"] == len(after)
+
+
+def test_the_answer_says_in_words_whether_memory_answers(org: tuple[Store, Path]) -> None:
+    store, data = org
+    anyone = store.viewer(None)
+    sure = ask(store, data, "can we sign a BAA with a healthcare customer for HIPAA?", anyone)
+    assert sure.answered and sure.verdict == "answers your question" and sure.confidence >= 0.5
+    assert all(h.verdict and set(h.features) >= {"cov_idf", "missing_idf", "solution"} for h in sure.solutions)
+    off = ask(store, data, "what is the sourdough starter recipe from the kitchen?", anyone)
+    assert not off.answered and off.verdict != "answers your question"
+    assert "%" not in json.dumps(off.as_dict())  # never "100% match"

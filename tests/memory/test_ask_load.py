@@ -118,6 +118,11 @@ def reference_fold(hits: list[MemoryHit]) -> list[MemoryHit]:
     return [h for h, _ in kept]
 
 
+def _shown(hit: MemoryHit) -> dict[str, Any]:
+    """A hit without what the reference predates (the confidence in words and its features)."""
+    return {k: v for k, v in vars(hit).items() if k not in ("verdict", "features")}
+
+
 def reference_ask(search: MemorySearch, question: str, readable: set[int], k: int) -> dict[str, Any]:
     """What ``ask`` answered before the two-phase load (for a question with searchable terms)."""
     solved = search.index.search(question, k=max(30, k * 6), filters=Filters.of(spaces=readable, kinds={"solved"}))
@@ -132,8 +137,8 @@ def reference_ask(search: MemorySearch, question: str, readable: set[int], k: in
     for hit in solutions + similar:
         hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
     return {
-        "solutions": [vars(h) for h in solutions],
-        "similar": [vars(h) for h in similar],
+        "solutions": [_shown(h) for h in solutions],
+        "similar": [_shown(h) for h in similar],
         "confidence": round(max((h.confidence for h in solutions), default=0.0), 4),
         "reason": None if hits else "nothing in memory matches this question",
         "dropped": len(ranked) - len(hits),  # for the coverage checks only
@@ -221,8 +226,8 @@ def test_two_phase_load_matches_loading_everything(org: tuple[Store, MemorySearc
         if got.reason and "searchable" in got.reason:
             continue
         want = reference_ask(search, question, readable, k)
-        assert [vars(h) for h in got.solutions] == want["solutions"], question
-        assert [vars(h) for h in got.similar] == want["similar"], question
+        assert [_shown(h) for h in got.solutions] == want["solutions"], question
+        assert [_shown(h) for h in got.similar] == want["similar"], question
         assert (got.confidence, got.reason) == (want["confidence"], want["reason"]), question
         shown = want["solutions"] + want["similar"]
         seen["compared"] += 1
@@ -264,8 +269,8 @@ def test_a_row_changing_between_the_two_reads_reloads(
     assert len(calls) == 2
     assert first.question_id not in [h.question_id for h in got.solutions]
     want = reference_ask(search, question, readable, 5)
-    assert [vars(h) for h in got.solutions] == want["solutions"]
-    assert [vars(h) for h in got.similar] == want["similar"]
+    assert [_shown(h) for h in got.solutions] == want["solutions"]
+    assert [_shown(h) for h in got.similar] == want["similar"]
 
 
 def test_snippets_of_long_texts_are_unchanged() -> None:

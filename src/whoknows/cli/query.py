@@ -44,13 +44,16 @@ def ask(
     out.print(f"[bold]{question}[/bold]  [dim]({who}{took})[/dim]")
     if result.reason:
         out.print(f"  {result.reason}")
+    elif result.solutions:
+        words = result.verdict[0].upper() + result.verdict[1:]
+        out.print(f"  [bold]{words}[/bold] (confidence {result.confidence:.2f})")
     for i, hit in enumerate(result.solutions, 1):
         solver = hit.solved_by.name if hit.solved_by else "unknown"
         dept = f", {hit.solved_by.department}" if hit.solved_by and hit.solved_by.department else ""
         out.print(f"\n[bold]{i}. {hit.question}[/bold]", highlight=False)
         out.print(f"   [green]{hit.solution}[/green]", highlight=False)
         out.print(
-            f"   — {solver}{dept}, {(hit.asked_at or '')[:10]} in {hit.space}; confidence {hit.confidence:.2f}"
+            f"   — {solver}{dept}, {(hit.asked_at or '')[:10]} in {hit.space}; {hit.verdict} ({hit.confidence:.2f})"
             f"{f'; {len(hit.duplicates)} similar folded' if hit.duplicates else ''}",
             highlight=False,
         )
@@ -121,6 +124,6 @@ def profile_cmd(
     if stats:
         out.print(f"  {stats}", highlight=False)
     for t in result.topics:
-        out.print(f"  • [bold]{t.term}[/bold] ({t.messages} messages)", highlight=False)
+        out.print(f"  • [bold]{t.label or t.term}[/bold] ({t.messages} messages)", highlight=False)
         for ev in t.evidence[:2]:
             out.print(f"      {ev.snippet[:140]} [dim]({'; '.join(ev.why)})[/dim]", highlight=False)

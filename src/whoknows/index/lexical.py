@@ -26,6 +26,8 @@ from whoknows.index.readable import IntArray, readable_rows, readable_scores
 from whoknows.index.segment import BoolArray, FloatArray, Segment
 
 MAX_QUERY_TERMS = 64
+#: (term weights, average length, per segment: term -> positions of its readable postings, readable documents)
+ReaderStats = tuple[tuple[tuple[str, float], ...], float, list[dict[str, "npt.NDArray[np.int64]"]], int]
 
 
 class SegmentSource(Protocol):
@@ -170,13 +172,7 @@ class BM25Retriever:
     def _rank_readable(self, segments: Sequence[Segment], qterms: Counter[str], k: int, filters: Filters) -> Ranked:
         """:meth:`rank_arrays` over the rows of ``filters.spaces`` only, with their own statistics."""
         assert filters.spaces is not None
-        key = (tuple(sorted(qterms.items())), filters.spaces)
-        memo = getattr(self._reader_memo, "last", None)
-        if memo is not None and memo[0] == key and memo[1] == segments:
-            weights, avgdl, postings = memo[2]
-        else:
-            weights, avgdl, postings = self._reader_statistics(segments, qterms, filters.spaces)
-            self._reader_memo.last = (key, list(segments), (weights, avgdl, postings))
+        weights, avgdl, postings, _ = self._reader_memoised(segments, qterms, filters.spaces)
         parts = []
         for seg, found_postings in zip(segments, postings, strict=True):
             last_key = (weights, avgdl, filters.spaces)
@@ -188,15 +184,40 @@ class BM25Retriever:
                 parts.append(top_candidates(seg, scores, k, filters))
         return merge_ranked(parts, k)
 
+    def term_idf(self, query: str, filters: Filters) -> tuple[dict[str, float], float]:
+        """Each query term's BM25 idf among the documents ``filters.spaces`` allows (a term no such document
+        holds is left out), and the idf such an absent term would have: how rare, for this reader, the words
+        of the question are (the confidence of an answer looks at which of them it covers)."""
+        segments = list(self.source.segments)
+        qterms = self.query_terms(query)
+        spaces = filters.spaces
+        if spaces is None:  # offline use: the whole collection is the reader's
+            spaces = frozenset(int(s) for seg in segments for s in np.unique(np.asarray(seg.spaces)))
+        weights, _, _, n_docs = self._reader_memoised(segments, qterms, spaces)
+        idf = {t: w / qterms[t] for t, w in weights}
+        return idf, math.log(1 + (n_docs + 0.5) / 0.5)
+
+    def _reader_memoised(
+        self, segments: Sequence[Segment], qterms: Counter[str], spaces: frozenset[int]
+    ) -> ReaderStats:
+        key = (tuple(sorted(qterms.items())), spaces)
+        memo = getattr(self._reader_memo, "last", None)
+        if memo is not None and memo[0] == key and memo[1] == segments:
+            return memo[2]  # type: ignore[no-any-return]
+        stats = self._reader_statistics(segments, qterms, spaces)
+        self._reader_memo.last = (key, list(segments), stats)
+        return stats
+
     def _reader_statistics(
         self, segments: Sequence[Segment], qterms: Counter[str], spaces: frozenset[int]
-    ) -> tuple[tuple[tuple[str, float], ...], float, list[dict[str, IntArray]]]:
-        """(term weights, average length, per segment the positions of each term's readable postings) over the
-        reader's rows; once per question (its searches for solved and open questions share them)."""
+    ) -> ReaderStats:
+        """(term weights, average length, per segment the positions of each term's readable postings, number of
+        readable documents) over the reader's rows; once per question (its searches for solved and open
+        questions share them)."""
         views = [readable_rows(seg, spaces) for seg in segments]
         n_docs = sum(v.count for v in views)
         if not n_docs:
-            return (), 1.0, [{} for _ in segments]
+            return (), 1.0, [{} for _ in segments], 0
         avgdl = sum(v.total_length for v in views) / n_docs
         df = Counter[str]()
         postings: list[dict[str, IntArray]] = []  # per segment: term -> positions of its readable postings
@@ -212,7 +233,7 @@ class BM25Retriever:
             postings.append(of_seg)
         chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
         idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
-        return tuple(sorted(idf.items())), avgdl, postings
+        return tuple(sorted(idf.items())), avgdl, postings, n_docs
 
     def _scores(self, seg: Segment, weights: tuple[tuple[str, float], ...], avgdl: float) -> FloatArray | None:
         """Dense BM25 scores of every row of ``seg`` (``None``: no query term in it), once per question (see

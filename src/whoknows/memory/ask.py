@@ -5,8 +5,10 @@ then re-read from the store (so a pair erased since the index was built never sh
 asker's readable spaces a second time. Near-identical results are folded into one (``duplicates``).
 
 Confidence of a solution = share of the question's search terms that the matched question and solution
-contain, times the extractor's confidence that the reply solved its question. It is a plain, explainable
-number between 0 and 1 that the routing step uses to decide whether memory was enough.
+contain, times the extractor's confidence that the reply solved its question; the answer carries it in words
+(:func:`whoknows.memory.confidence.verdict`) and as ``answered``, and the routing step uses the same number to
+decide whether memory was enough. Each hit also carries the features a calibrated confidence is being built
+from (:mod:`whoknows.memory.confidence`, measured by ``bench/bench_confidence.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from whoknows.access import Viewer
 from whoknows.errors import InputError
 from whoknows.index import Filters, SearchIndexError
 from whoknows.index.analyzer import analyze, analyze_query
+from whoknows.memory.confidence import ANSWERS, QueryTerms, hit_features, verdict
 from whoknows.memory.memory_index import open_memory_index, store_fingerprint
 from whoknows.store import Store, schema
 
@@ -60,6 +63,10 @@ class MemoryHit:
     solution_confidence: float | None = None
     solution_signals: dict[str, float] = field(default_factory=dict)
     duplicates: list[int] = field(default_factory=list)
+    #: The confidence in words (:func:`whoknows.memory.confidence.verdict`).
+    verdict: str = ""
+    #: What the confidence is computed from (see :mod:`whoknows.memory.confidence`).
+    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +76,10 @@ class AskResult:
     solutions: list[MemoryHit]
     similar: list[MemoryHit]
     confidence: float
+    #: Does memory answer the question? (``confidence`` at least :data:`whoknows.memory.confidence.ANSWERS`)
+    answered: bool = False
+    #: The confidence in words: "answers your question", "related, may not answer it" or "memory has no answer".
+    verdict: str = "memory has no answer — ask an expert"
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
     #: Time taken, for admins and the system only (it depends on how much text matched, readable or not).
@@ -122,9 +133,7 @@ class MemorySearch:
         solutions, similar, found = self._load(
             [h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, viewer, k
         )
-        terms = set(analyze_query(question))
-        for hit in solutions + similar:
-            hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
+        solutions = self._calibrate(question, spaces, solutions)
         best = max((h.confidence for h in solutions), default=0.0)
         return AskResult(
             question,
@@ -132,10 +141,52 @@ class MemorySearch:
             solutions,
             similar,
             round(best, 4),
+            answered=best >= ANSWERS,
+            verdict=verdict(best),
             reason=None if found else "nothing in memory matches this question",
             warnings=list(self.warnings),
             took_ms=round((time.perf_counter() - started) * 1000, 2) if viewer.sees_timings else None,
         )
+
+    def _calibrate(self, question: str, spaces: frozenset[int] | None, hits: list[MemoryHit]) -> list[MemoryHit]:
+        """Each solution's confidence and its features (:mod:`whoknows.memory.confidence`), from the reader's own
+        statistics and readable hits only."""
+        if not hits:
+            return hits
+        terms = set(analyze_query(question))
+        idf, absent = self.index.lexical.term_idf(question, Filters(spaces=spaces))
+        q = QueryTerms(frozenset(analyze_query(question)), idf, absent)
+        sims = self._similarities(question, hits)
+        for i, hit in enumerate(hits):
+            nxt = hits[i + 1].score if i + 1 < len(hits) else 0.0
+            hit.features = {
+                name: round(value, 4)
+                for name, value in hit_features(
+                    q,
+                    _terms(hit.question),
+                    _terms(hit.solution or ""),
+                    sim=sims[i],
+                    solution_confidence=hit.solution_confidence or 0.0,
+                    duplicates=len(hit.duplicates),
+                    margin=(hit.score - nxt) / hit.score if hit.score > 0 else 0.0,
+                ).items()
+            }
+            hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
+            hit.verdict = verdict(hit.confidence)
+        return hits
+
+    def _similarities(self, question: str, hits: list[MemoryHit]) -> list[float]:
+        """Cosine of the question and each hit (its question and solution) in the index's word vectors."""
+        vector = self.index.vector
+        if vector is None:
+            return [0.0] * len(hits)
+        import numpy as np
+
+        m = np.asarray(vector.embedder.embed([question] + [f"{h.question}\n{h.solution or ''}" for h in hits]))
+        norms = np.linalg.norm(m, axis=1)
+        norms[norms == 0] = 1.0
+        m = m / norms[:, None]
+        return [float(v) for v in m[1:] @ m[0]]
 
     def _load(
         self, ids: list[int], scores: dict[int, float], viewer: Viewer, k: int

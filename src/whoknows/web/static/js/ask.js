@@ -80,6 +80,9 @@ function render(data) {
   intro.hidden = true;
   routeResult.replaceChildren();
   solutions.replaceChildren(...(sols.length ? sols.map(solutionCard) : [emptyCard(memory.reason || "No recorded answer matches yet.")]));
+  if (sols.length && !memory.answered) {
+    solutions.prepend(h("p", { class: "notice" }, `${capitalise(memory.verdict)}: these are the closest past answers.`));
+  }
   const rest = memory.similar || [];
   similarWrap.hidden = rest.length === 0;
   similar.replaceChildren(...rest.map(similarItem));
@@ -90,6 +93,10 @@ function render(data) {
   status.textContent = `${count(sols.length, "answer")} and ${count(ex.length, "expert")} for “${data.question}”.`;
 }
 
+function capitalise(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}
+
 function count(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
@@ -98,13 +105,13 @@ function emptyCard(text) {
   return h("div", { class: "card" }, h("p", { class: "empty" }, text));
 }
 
-function confidence(value) {
+function confidence(value, words) {
   const pct = Math.round(100 * Math.max(0, Math.min(1, value || 0)));
   return h(
     "span",
-    { class: "confidence" },
+    { class: "confidence", title: `confidence ${pct} / 100` },
     h("span", { class: "confidence-bar", "aria-hidden": "true" }, h("span", { class: `w-${Math.round(pct / 10)}` })),
-    `${pct}% match`,
+    words || "",
   );
 }
 
@@ -131,7 +138,7 @@ function solutionCard(s) {
       "div",
       { class: "by" },
       s.solved_by ? h("span", {}, "Answered by ", personLink(s.solved_by), s.solved_by.department ? ` · ${s.solved_by.department}` : "") : null,
-      confidence(s.confidence),
+      confidence(s.confidence, s.verdict),
     ),
     link ? h("div", { class: "card-foot" }, h("a", { href: link, rel: "noopener noreferrer" }, "Open the conversation")) : null,
   );

@@ -1,0 +1,101 @@
+"""How likely the shown solution answers the question: the words for it, and the features a calibrated
+probability is built from.
+
+Today's confidence (``memory.ask``) is the share of the question's words a hit covers times the extractor's
+confidence in the solution. ``bench/bench_confidence.py`` fits a logistic model over the features below leave-one-
+source-out and judges its calibration on the source left out; it does not yet calibrate on every source (see
+docs/search.md), so the product does not use it.
+
+Features of one hit, all computed from what the reader may see (the reader's own term statistics, the hit's
+text, the other readable hits):
+
+* ``cov_idf`` — the idf-weighted share of the question's words that the hit's question and solution contain. A
+  word no readable document holds counts with the largest idf there is, so a question about something memory
+  never discussed ("parental leave") stays uncovered even when its common words ("our policy") match.
+* ``cov_q_idf`` — the same share for the hit's question alone (the question asked the same thing?).
+* ``missing_idf`` — the idf-weighted share of the question's words that no readable document holds at all.
+* ``rarest`` — whether the hit holds the question's rarest known word.
+* ``sim`` — cosine similarity of the question and the hit (static word vectors; 0 without vectors).
+* ``solution`` — the extractor's confidence that the reply solved its own question.
+* ``agree`` — how many of the other top hits say the same (folded duplicates), log-scaled.
+* ``margin`` — how far the hit's retrieval score is ahead of the next hit's.
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+FEATURES = ("cov_idf", "cov_q_idf", "missing_idf", "rarest", "sim", "solution", "agree", "margin")
+
+#: Words of the answer: "answers your question" from this confidence on (the routing threshold's default),
+#: "related, may not answer it" from RELATED on.
+ANSWERS = 0.5
+RELATED = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class ConfidenceModel:
+    weights: dict[str, float]
+    intercept: float
+    fitted_on: str = ""
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """The question's analysed words with their idf for this reader (``absent``: the idf of a missing word)."""
+
+    terms: frozenset[str]
+    idf: dict[str, float]
+    absent: float
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.absent)
+
+    @property
+    def total(self) -> float:
+        return sum(self.weight(t) for t in self.terms)
+
+
+def hit_features(
+    q: QueryTerms,
+    question_terms: frozenset[str],
+    solution_terms: frozenset[str],
+    *,
+    sim: float,
+    solution_confidence: float,
+    duplicates: int,
+    margin: float,
+) -> dict[str, float]:
+    total = q.total
+    if not total:
+        return dict.fromkeys(FEATURES, 0.0)
+    both = question_terms | solution_terms
+    known = [t for t in q.terms if t in q.idf]
+    rarest = max(known, key=lambda t: (q.idf[t], t)) if known else None
+    return {
+        "cov_idf": sum(q.weight(t) for t in q.terms & both) / total,
+        "cov_q_idf": sum(q.weight(t) for t in q.terms & question_terms) / total,
+        "missing_idf": sum(q.absent for t in q.terms if t not in q.idf) / total,
+        "rarest": float(rarest is not None and rarest in both),
+        "sim": max(0.0, sim),
+        "solution": solution_confidence,
+        "agree": math.log1p(duplicates),
+        "margin": max(0.0, margin),
+    }
+
+
+def verdict(probability: float) -> str:
+    """The confidence in words, as every front-end shows it."""
+    if probability >= ANSWERS:
+        return "answers your question"
+    if probability >= RELATED:
+        return "related, may not answer it"
+    return "memory has no answer — ask an expert"
