@@ -1,7 +1,8 @@
 """Q&A extraction: a thread's posts in, its questions and their ranked solutions out. Pure functions.
 
 For each question found by :func:`whoknows.memory.segment.segment_thread`, every candidate reply gets the
-features of :mod:`whoknows.memory.features` and a probability from the :class:`SolutionModel`. A reply the
+features of :mod:`whoknows.memory.features` and a probability from the :class:`SolutionModel` (by default the
+one :func:`whoknows.memory.weights.model_for` picks: the chat model for chat threads, else the Q&A model). A reply the
 source marks as accepted always ranks first (the asker said so); other replies count as solutions when their
 probability reaches the model's threshold. At most ``max_solutions`` are kept per question.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from whoknows.memory.features import candidate_features
 from whoknows.memory.segment import ordered_posts, segment_thread
 from whoknows.memory.types import Post, QAPair, Solution, ThreadInput
-from whoknows.memory.weights import DEFAULT, SolutionModel
+from whoknows.memory.weights import SolutionModel, model_for
 
 #: Confidence of a solution the source marked as accepted.
 ACCEPTED_CONFIDENCE = 0.99
@@ -21,8 +22,9 @@ SNIPPET_CHARS = 400
 QUESTION_CHARS = 2000
 
 
-def extract_thread(thread: ThreadInput, model: SolutionModel = DEFAULT, *, max_solutions: int = 3) -> list[QAPair]:
+def extract_thread(thread: ThreadInput, model: SolutionModel | None = None, *, max_solutions: int = 3) -> list[QAPair]:
     """The questions of ``thread`` with their ranked solutions (possibly none)."""
+    model = model if model is not None else model_for(thread)
     posts = ordered_posts(thread)
     pairs: list[QAPair] = []
     for seg in segment_thread(posts):
@@ -76,7 +78,7 @@ def rank_candidates(
 
 
 def extract_threads(
-    threads: Iterable[ThreadInput], model: SolutionModel = DEFAULT, *, max_solutions: int = 3
+    threads: Iterable[ThreadInput], model: SolutionModel | None = None, *, max_solutions: int = 3
 ) -> Iterator[QAPair]:
     """:func:`extract_thread` over a batch of threads (a partition: a space, a time window)."""
     for thread in threads:

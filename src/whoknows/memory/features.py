@@ -42,6 +42,18 @@ FEATURES: tuple[str, ...] = (
     "other_department",  # author's department known and different from the asker's
     "bot",
 )
+#: Chat reply-structure cues (computed for every source; only the chat model weighs them, so the Q&A-site
+#: model fitted on :data:`FEATURES` is unchanged).
+CHAT_FEATURES: tuple[str, ...] = (
+    *FEATURES,
+    "ack_next",  # the asker's next message after this reply acknowledges it ("thanks, I'll have a look", "I see")
+    "asker_next",  # the asker speaks next, before anybody else answers (a follow-up to this reply)
+    "failure_next",  # the asker's next message says it did not work
+    "mentions_asker",  # the reply addresses the asker by name
+    "helper_first",  # the first message of this helper in the thread
+    "promise",  # the reply promises later action ("I'll fix it later today") rather than answering
+    "question_asks",  # how strongly the question (with the asker's messages before the first reply) asks, 0..1
+)
 
 
 def candidate_features(posts: tuple[Post, ...], question: int, candidates: tuple[int, ...]) -> list[dict[str, float]]:
@@ -54,6 +66,9 @@ def candidate_features(posts: tuple[Post, ...], question: int, candidates: tuple
     longest = max((len(c.text) for c in cands), default=0)
     first_other = next((i for i in candidates if posts[i].author_id != asker), None)
     thanked_direct, thanked_after, failure_after, engaged = _asker_feedback(posts, question, candidates)
+    nxt = _asker_next(posts, question, candidates)
+    asks = signals.question_strength(_opening(posts, question))
+    seen_helpers: set[object] = set()
     out: list[dict[str, float]] = []
     for rank, i in enumerate(candidates):
         c = posts[i]
@@ -89,6 +104,15 @@ def candidate_features(posts: tuple[Post, ...], question: int, candidates: tuple
             ),
             "bot": float(c.author_is_bot),
         }
+        reply = nxt.get(i)
+        f["asker_next"] = float(reply is not None)
+        f["ack_next"] = float(reply is not None and signals.is_ack(reply.text) and not signals.is_failure(reply.text))
+        f["failure_next"] = float(reply is not None and signals.is_failure(reply.text))
+        f["mentions_asker"] = float(not by_asker and signals.mentions_any(text, q.author_names))
+        f["helper_first"] = float(not by_asker and c.author_id not in seen_helpers)
+        f["promise"] = float(not by_asker and signals.is_promise(text))
+        f["question_asks"] = asks
+        seen_helpers.add(c.author_id)
         out.append(f)
     return out
 
@@ -130,6 +154,41 @@ def _asker_feedback(
             elif last_other is not None:
                 failed.add(last_other)
     return direct, after, failed, engaged
+
+
+def _opening(posts: tuple[Post, ...], question: int) -> str:
+    """The question's text with the asker's own messages that follow it before anybody else speaks."""
+    asker = posts[question].author_id
+    parts = [posts[question].text]
+    for p in posts[question + 1 :]:
+        if p.author_id != asker or len(parts) >= 5:
+            break
+        parts.append(p.text)
+    return "\n".join(parts)
+
+
+def _asker_next(posts: tuple[Post, ...], question: int, candidates: tuple[int, ...]) -> dict[int, Post]:
+    """For each helper's candidate, the asker's next message when it answers that reply: the asker speaks
+    before any other helper does, or names / replies to this reply's author."""
+    asker = posts[question].author_id
+    out: dict[int, Post] = {}
+    if asker is None:
+        return out
+    pending: list[int] = []  # helper replies since the asker last spoke, oldest first
+    for i in candidates:
+        p = posts[i]
+        if p.author_id != asker:
+            pending.append(i)
+            continue
+        if pending:
+            last = pending[-1]
+            out[last] = p
+            for j in pending[:-1]:
+                other = posts[j].author_id != posts[last].author_id
+                if other and (p.reply_to_id == posts[j].id or _names(posts[j], p.text)):
+                    out[j] = p
+        pending = []
+    return out
 
 
 def _names(author_post: Post, text: str) -> bool:

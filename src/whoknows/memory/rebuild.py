@@ -15,7 +15,7 @@ from datetime import datetime
 from whoknows.memory import repository
 from whoknows.memory.errors import ExtractionError
 from whoknows.memory.extract import extract_threads
-from whoknows.memory.weights import DEFAULT, SolutionModel
+from whoknows.memory.weights import SolutionModel
 from whoknows.store import Store
 
 CHUNK_THREADS = 1_000
@@ -60,7 +60,7 @@ def rebuild_memory(
     spaces: Iterable[int] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    model: SolutionModel = DEFAULT,
+    model: SolutionModel | None = None,
     chunk: int = CHUNK_THREADS,
     progress: ProgressFn | None = None,
 ) -> MemoryStats:
@@ -89,7 +89,7 @@ def rebuild_memory(
 
 
 def update_memory(
-    store: Store, thread_ids: Sequence[int], *, model: SolutionModel = DEFAULT, chunk: int = CHUNK_THREADS
+    store: Store, thread_ids: Sequence[int], *, model: SolutionModel | None = None, chunk: int = CHUNK_THREADS
 ) -> MemoryStats:
     """Recompute the Q&A pairs of ``thread_ids`` (e.g. the threads an import touched)."""
     started = time.perf_counter()
@@ -101,7 +101,9 @@ def update_memory(
     return stats
 
 
-def _process(store: Store, ids: Sequence[int], model: SolutionModel, stats: MemoryStats, space: int | None) -> None:
+def _process(
+    store: Store, ids: Sequence[int], model: SolutionModel | None, stats: MemoryStats, space: int | None
+) -> None:
     with store.read() as conn:
         threads = repository.load_threads(conn, ids)
     pairs = list(extract_threads(threads, model))

@@ -16,14 +16,18 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from whoknows.memory.types import Post, QAPair, Solution, ThreadInput
-from whoknows.memory.weights import SolutionModel
+from whoknows.memory.weights import CHAT, DEFAULT, SolutionModel
 from whoknows.store import schema
 from whoknows.store.chunking import in_chunks
 
 EXTRACTOR_VERSION = "qa-1"
 
 
-def extractor_label(model: SolutionModel) -> str:
+def extractor_label(model: SolutionModel | None) -> str:
+    """Which extractor wrote a pair: the version and the model (``None``: the per-thread choice of
+    :func:`whoknows.memory.weights.model_for`)."""
+    if model is None:
+        return f"{EXTRACTOR_VERSION}:{DEFAULT.fitted_on}|chat:{CHAT.fitted_on}"[:100]
     return f"{EXTRACTOR_VERSION}:{model.fitted_on or 'custom'}"[:100]
 
 

@@ -162,6 +162,16 @@ _FAILURE = (
     "didn't help",
     "doesn't help",
     "that's not it",
+    "doesn't seem to",
+    "does not seem to",
+    "but it doesn't",
+    "not quite what",
+    "not what i",
+)
+#: A reply that promises later action instead of answering ("I'll fix it later today", "will push a repair").
+_PROMISE = re.compile(
+    r"\b(?:i'll|i will|i'm going to|we'll|will) (?:add|fix|push|look into|take care|get to|do that|file|update|"
+    r"repair|investigate|check on)\b"
 )
 _SELF_RESOLVED = (
     "figured it out",
@@ -210,6 +220,49 @@ _HEDGES = (
     "+1",
     "me too",
 )
+
+#: An asker's reply that takes a helper's answer on board: thanks and confirmations, plus the chat forms of
+#: "noted" ("I'll have a look", "I see", "gotcha", a thumbs-up) that follow a helpful answer in chat.
+_ACK_PHRASES = (
+    *_THANKS,
+    *_SUCCESS,
+    "i'll have a look",
+    "i'll take a look",
+    "will have a look",
+    "will take a look",
+    "i'll try",
+    "i will try",
+    "will try that",
+    "i'll give it a",
+    "i'll give that a",
+    "that helps",
+    "that helped",
+    "good to know",
+    "i see",
+    "that explains",
+    "that make sense",
+    "gotcha",
+    "got ya",
+    "ah ok",
+    "ah okay",
+    "oh ok",
+    "oh okay",
+    "ohh",
+    "ahh",
+    "aha",
+    "oh right",
+    "oh cool",
+    "oh nice",
+    "oh, right",
+    ":+1:",
+    ":thumbsup:",
+    ":pray:",
+    ":raised_hands:",
+    ":ok_hand:",
+    "\U0001f44d",
+    "\U0001f64f",
+)
+_ACK_WORD = re.compile(r"(?<![\w'])(?:ty|tysm|thx|ta|nice|cool|neat|great|yay|sweet)(?![\w'])")
 
 #: Reactions that mean "this helped / this is it".
 POSITIVE_REACTIONS = frozenset(
@@ -284,6 +337,12 @@ def is_thanks(text: str) -> bool:
     return _has_any(t, _THANKS) or _has_any(t, _STRONG_SUCCESS)
 
 
+def is_ack(text: str) -> bool:
+    """The asker acknowledges a helper: thanks, "that worked", "I'll have a look", "I see", a thumbs-up."""
+    t = normalize(text)
+    return _has_any(t, _ACK_PHRASES) or _ACK_WORD.search(t) is not None
+
+
 def is_success(text: str) -> bool:
     """An explicit "that worked" / "perfect" style confirmation (stronger than plain thanks)."""
     return _has_any(normalize(text), _SUCCESS)
@@ -291,6 +350,10 @@ def is_success(text: str) -> bool:
 
 def is_failure(text: str) -> bool:
     return _has_any(normalize(text), _FAILURE)
+
+
+def is_promise(text: str) -> bool:
+    return _PROMISE.search(normalize(text)) is not None
 
 
 def is_self_resolved(text: str) -> bool:

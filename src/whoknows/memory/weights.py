@@ -3,12 +3,19 @@
 ``DEFAULT`` was fitted by ``bench/bench_extraction.py --fit ai,demo`` (ai.stackexchange with the accepted flags
 hidden, plus a generated demo organisation of another seed) and checked on beer.stackexchange, the Slack chats
 and a demo organisation it never saw; the benchmark prints the same table for the opposite fit direction.
+
+``CHAT`` weighs :data:`whoknows.memory.features.CHAT_FEATURES` for chat threads (:func:`model_for`): fitted by
+``bench/bench_chat_extraction.py --fit-source`` on hand-labelled racket #general conversations of 2017-2019,
+pulled towards ``DEFAULT``'s weights; the benchmark reports it leave-one-year-out (fitted on two years, measured
+on the third).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+from whoknows.memory.types import ThreadInput
 
 
 @dataclass(frozen=True)
@@ -84,3 +91,53 @@ DEFAULT = SolutionModel(
     threshold=0.238,
     fitted_on="ai+demo8",
 )
+
+CHAT = SolutionModel(
+    weights={
+        "replies_to_question": 0.2481,
+        "by_asker": -0.4672,
+        "self_resolved": 3.9085,
+        "thanked_direct": 4.0468,
+        "thanked_after": 2.3216,
+        "failure_after": -2.0093,
+        "asker_engaged": -0.025,
+        "score": 0.5836,
+        "score_top": 2.693,
+        "reactions": 4.9432,
+        "check_reaction": 2.1187,
+        "negative_reaction": -1.0,
+        "hedge": -1.824,
+        "is_question": -0.7058,
+        "is_thanks": -0.2691,
+        "link": 0.7263,
+        "code": 0.0395,
+        "number": 0.4846,
+        "length": 0.5548,
+        "longest": 1.1043,
+        "first_reply": 0.7376,
+        "position": -1.4683,
+        "delay_hours": -0.1687,
+        "other_department": -0.3185,
+        "bot": -3.0,
+        "ack_next": 2.4603,
+        "asker_next": -1.3111,
+        "failure_next": -2.006,
+        "mentions_asker": 1.0449,
+        "helper_first": 1.6708,
+        "promise": -0.8482,
+        "question_asks": 2.675,
+    },
+    intercept=-7.4035,
+    threshold=0.1314,
+    fitted_on="racket 2017-2019",
+)
+
+#: Space kinds whose threads are conversations (chat), where the chat model applies.
+CHAT_SPACE_KINDS = frozenset({"channel", "dm"})
+
+
+def model_for(thread: ThreadInput) -> SolutionModel:
+    """``CHAT`` for a chat thread (a channel or DM thread without labelled answers), else ``DEFAULT``."""
+    if thread.space_kind in CHAT_SPACE_KINDS and not any(p.kind == "answer" for p in thread.posts):
+        return CHAT
+    return DEFAULT
