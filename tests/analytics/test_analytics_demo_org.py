@@ -44,8 +44,8 @@ def test_planted_silo_is_a_silo(report: Report, demo: tuple[Store, dict[str, obj
 def test_single_expert_topic_depends_on_one_person(report: Report, demo: tuple[Store, dict[str, object]]) -> None:
     assert demo[1]["single_expert_topics"] == ["fedramp"]
     labels = [t.label for t in report.one_person_topics]
-    assert any("fedramp" in label for label in labels), labels
-    fedramp = next(t for t in report.topics if "fedramp" in t.terms)
+    assert any("fedramp" in label.lower() for label in labels), labels
+    fedramp = next(t for t in report.topics if "fedramp" in [w.lower() for w in t.terms])
     assert fedramp.bus_factor == 1 and fedramp.top_share > 0.9
     assert fedramp.top_person is None  # admin without an individual role: not named
 

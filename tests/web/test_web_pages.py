@@ -220,6 +220,7 @@ def test_topic_labels_show_the_word_behind_the_stem() -> None:
     assert topic_label({"term": "boundari", "evidence": evidence}) == "Boundary"
     assert topic_label({"term": "fedramp", "evidence": evidence}) == "FedRAMP"
     assert topic_label({"term": "quot", "evidence": []}) == "Quot"
+    assert topic_label({"term": "glass", "label": "break glass", "evidence": evidence}) == "Break glass"
 
 
 def test_schedules_and_links_read_well() -> None:

@@ -99,7 +99,8 @@ def build_report(
     if admin and viewer.spaces is not None:
         may_label = [viewer.can_read(space_of[q]) for q in qids]
     step("topics", 0, 1)
-    topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k, may_label=may_label)
+    names = [p.name for p in people.values() if p.name]  # a person's name is never a topic
+    topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k, may_label=may_label, names=names)
     step("topics", 1, 1)
     events = with_topics(events, topics.of_question)
     report.topic_method = (

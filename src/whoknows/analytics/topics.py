@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,13 +88,14 @@ def derive_topics(
     merge_cosine: float = 0.6,
     seed: int = 0,
     may_label: Sequence[bool] | None = None,
+    names: Iterable[str] = (),
 ) -> Topics:
     """Cluster the questions into at most ``k`` topics (default: about sqrt(n), 2..60).
 
     ``may_label`` (per question) says whose words may appear in labels: a topic is labelled by the top terms of
     those of its questions only (the others still count), and a topic with none of them is labelled without words
     ("topic 3, from spaces you cannot read"). So an organisation-wide report shows numbers for private spaces but
-    never their words to a viewer who may not read them."""
+    never their words to a viewer who may not read them. ``names`` (people's names) never label a topic."""
     if not texts:
         return Topics({}, [], [], [])
     x, _ = tfidf(texts)
@@ -108,7 +109,7 @@ def derive_topics(
     renumber = {old: new for new, old in enumerate(used)}
     assign = np.array([renumber[a] for a in assign.tolist()], dtype=np.int64)
     sizes = np.bincount(assign, minlength=len(used)).tolist()
-    words, terms = label_topics(texts, assign.tolist(), len(used), may_label)
+    words, terms = label_topics(texts, assign.tolist(), len(used), may_label, names=names)
     hidden = " (from spaces you cannot read)" if may_label is not None else ""
     labels = [w or f"topic {i + 1}{hidden}" for i, w in enumerate(words)]
     of_question = {int(q): int(a) for q, a in zip(question_ids, assign.tolist(), strict=True)}

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from whoknows.access import Viewer
+from whoknows.analytics.topic_labels import PHRASE_SHARE, question_terms
 from whoknows.expertise import rows as store_rows
 from whoknows.expertise.bundle import ExpertiseModel
 from whoknows.expertise.evidence import CONTRIBUTION_ROLES, ROLES
@@ -88,8 +89,15 @@ def profile(
         df = sum(s.df(s.term_index[term]) for s in model.index.segments if term in s.term_index)
         weighted.append((count * math.log(1 + (n - df + 0.5) / (df + 0.5)), term, count))
     weighted.sort(reverse=True)
-    for weight, term, count in weighted[:topics]:
+    shown: set[str] = set()
+    for weight, term, count in weighted:
+        if len(out.topics) >= topics:
+            break
         rows = [r for r, terms in docs if term in terms]
+        label = readable_label(term, [texts[int(t.msg_id[r])][0] for r in rows])
+        if label.lower() in shown:  # "break" and "glass" both read "break glass": one topic
+            continue
+        shown.add(label.lower())
         rows.sort(key=lambda r: (not (t.accepted[r] or t.thanked[r]), -int(t.score[r])))
         items = []
         for r in rows[:EVIDENCE_PER_TOPIC]:
@@ -100,5 +108,32 @@ def profile(
             items.append(
                 EvidenceItem(int(t.msg_id[r]), snippet(text, [term]), url, reasons, iso(float(t.time[r])), space)
             )
-        out.topics.append(Topic(term, round(weight, 3), count, items))
+        out.topics.append(Topic(term, round(weight, 3), count, items, label))
     return out
+
+
+def readable_label(term: str, texts: list[str]) -> str:
+    """``term`` (an index stem) as the ``texts`` that contain it write it: the adjacent pair of content words with
+    it that at least ``PHRASE_SHARE`` of them (and two or more) share, as most often written ("break glass",
+    "SAML SSO"), else its most frequent written form ("FedRAMP"), else the stem itself."""
+    words: Counter[str] = Counter()
+    phrases: Counter[str] = Counter()
+    forms: Counter[str] = Counter()
+    for text in texts:
+        found = question_terms(text)
+        mine = [w for w in found.words.values() if analyze(w) == [term]]
+        lowered = {w.lower() for w in mine}
+        words.update({w.lower() for w in mine})
+        pairs = [p for p in found.phrases.values() if lowered.intersection(p.lower().split())]
+        phrases.update({p.lower() for p in pairs})
+        forms.update(mine + pairs)
+    if phrases:
+        best, n = min(phrases.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n >= 2 and n >= PHRASE_SHARE * len(texts):
+            return _written(best, forms)
+    return _written(min(words.items(), key=lambda kv: (-kv[1], kv[0]))[0], forms) if words else term
+
+
+def _written(key: str, forms: Counter[str]) -> str:
+    """The most frequent written form of ``key`` (a lower-case word or phrase)."""
+    return min(((f, c) for f, c in forms.items() if f.lower() == key), key=lambda kv: (-kv[1], kv[0]))[0]

@@ -66,10 +66,11 @@ class ExpertResult:
 
 @dataclass
 class Topic:
-    term: str
+    term: str  # the index term (a stem, e.g. ``glass``)
     weight: float
     messages: int
     evidence: list[EvidenceItem] = field(default_factory=list)
+    label: str = ""  # how the person's messages write it: a phrase where they share one ("break glass")
 
 
 @dataclass

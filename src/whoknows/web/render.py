@@ -50,9 +50,13 @@ def safe_url(value: Any) -> str | None:
 
 
 def topic_label(topic: Any) -> str:
-    """A profile topic's term is a stem (``boundari``): show the word of its evidence it comes from (``boundary``),
-    as written there (``FedRAMP``), with a capital first letter."""
+    """A profile topic's term is a stem (``boundari``): show its label (how the person's messages write it, a
+    phrase where they share one), else the word of its evidence it comes from (``boundary``), as written there
+    (``FedRAMP``); with a capital first letter."""
     term = str(topic.get("term", "")) if isinstance(topic, dict) else str(topic)
+    written = str(topic.get("label") or "") if isinstance(topic, dict) else ""
+    if written:
+        return written[:1].upper() + written[1:]
     snippets = [str(ev.get("snippet", "")) for ev in topic.get("evidence", [])] if isinstance(topic, dict) else []
     label = term
     prefixes = [term, term[:-1]] if len(term) > 4 else [term]
