@@ -117,8 +117,6 @@ def test_benchmark_on_the_racket_labels() -> None:
     items = {y: [(lb, convs[y][lb.conversation_id].thread) for lb in labels if lb.year == y] for y in bench.YEARS}
     results = bench.held_out(items)
     for year, rows in results.items():
-        table = dict(rows)
-        chat_row = next(m for name, m in table.items() if name.startswith("chat model"))
-        today = next(m for name, m in table.items() if name.startswith("today's extractor"))
-        assert chat_row["F1"] > today["F1"] + 0.15, year
-        assert chat_row["R"] > 2 * today["R"], year
+        strict, best_f1, _, today, _ = (m for _, m in rows)
+        assert strict["P"] >= 0.75 and strict["R"] > today["R"], year  # measured 0.80-0.88 / 0.23-0.46
+        assert best_f1["F1"] > today["F1"] + 0.2, year  # measured 0.56-0.68 against 0.16-0.33
