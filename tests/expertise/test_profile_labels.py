@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from whoknows.expertise import ExpertiseModel
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from whoknows.expertise import ExpertiseModel, build_expertise
 from whoknows.expertise.profile import profile, readable_label
 from whoknows.index.analyzer import analyze
-from whoknows.store import Store
+from whoknows.ingest import ingest
+from whoknows.model import Batch, Message, Person, Space, SpaceKind, Thread
+from whoknows.store import Store, open_store
 
 GLASS = [
     "Use the break glass account only when SSO is down.",
@@ -40,3 +45,26 @@ def test_profile_topics_carry_readable_labels(toy: tuple[Store, ExpertiseModel])
     shown = [t.label.lower() for t in carol.topics]
     assert len(shown) == len(set(shown))  # two terms that read as one phrase are one topic
     assert carol.as_dict()["topics"][0]["label"] == carol.topics[0].label
+
+
+def test_a_colleagues_name_is_no_profile_topic(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "names.db")
+    src = "test:names"
+    t0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+    people = [Person(src, "u1", "Ann Lee"), Person(src, "u2", "Vincenzo Rossi"), Person(src, "u3", "Bo Chen")]
+    threads, messages = [], []
+    for i in range(6):
+        threads.append(Thread(src, f"t{i}", "s1", created_at=t0))
+        at = t0 + timedelta(hours=i)
+        messages.append(Message(src, f"q{i}", f"t{i}", "u3", at, f"How do I fix raco setup error {i}?"))
+        messages.append(Message(src, f"a{i}", f"t{i}", "u1", at + timedelta(minutes=5),
+                                "Vincenzo says: run raco setup with the clean flag, Vincenzo wrote the docs.",
+                                reply_to_ref=f"q{i}"))  # fmt: skip
+    batch = Batch(people=people, spaces=[Space(src, "s1", SpaceKind.CHANNEL, "#help")], threads=threads,
+                  messages=messages)  # fmt: skip
+    ingest(store, "test", src, [batch])
+    model = build_expertise(store, tmp_path / "expertise")
+    ann = profile(store, "Ann Lee", store.viewer(None), model=model)
+    labels = [t.label for t in ann.topics]
+    assert labels and "raco setup" in labels, labels
+    assert not any("vincenzo" in label.lower() for label in labels), labels

@@ -6,6 +6,7 @@ people helped, last active). Everything is computed from spaces the *viewer* may
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -90,12 +91,15 @@ def profile(
         weighted.append((count * math.log(1 + (n - df + 0.5) / (df + 0.5)), term, count))
     weighted.sort(reverse=True)
     shown: set[str] = set()
+    names = _name_words(store)
     for weight, term, count in weighted:
         if len(out.topics) >= topics:
             break
         rows = [r for r, terms in docs if term in terms]
         label = readable_label(term, [texts[int(t.msg_id[r])][0] for r in rows])
         if label.lower() in shown:  # "break" and "glass" both read "break glass": one topic
+            continue
+        if any(w != w.lower() and w.lower() in names for w in label.split()):  # "Vincenzo": whom, not what
             continue
         shown.add(label.lower())
         rows.sort(key=lambda r: (not (t.accepted[r] or t.thanked[r]), -int(t.score[r])))
@@ -137,3 +141,14 @@ def readable_label(term: str, texts: list[str]) -> str:
 def _written(key: str, forms: Counter[str]) -> str:
     """The most frequent written form of ``key`` (a lower-case word or phrase)."""
     return min(((f, c) for f, c in forms.items() if f.lower() == key), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def _name_words(store: Store) -> frozenset[str]:
+    """The words of people's names (lower case), to keep a colleague's name from reading as a topic."""
+    from sqlalchemy import select
+
+    from whoknows.store import schema
+
+    with store.read() as conn:
+        names = [str(n) for (n,) in conn.execute(select(schema.people.c.name).where(schema.people.c.name.is_not(None)))]
+    return frozenset(w.lower() for n in names for w in re.findall(r"[A-Za-z][A-Za-z0-9]{2,}", n))
