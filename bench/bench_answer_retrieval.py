@@ -171,7 +171,9 @@ def answer_only_index(site: Site, held: Sequence[int]) -> Path:
         embedder = train_static([d.text for d in docs])
     except SearchIndexError:
         embedder = None
-    SearchIndex.build(path, docs, embedder, fingerprint=store_fingerprint(site.store))
+    SearchIndex.build(
+        path, docs, embedder, fingerprint=store_fingerprint(site.store), database_id=site.store.database_id
+    )
     return path
 
 

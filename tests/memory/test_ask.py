@@ -166,3 +166,31 @@ def test_the_answer_says_in_words_whether_memory_answers(org: tuple[Store, Path]
     off = ask(store, data, "what is the sourdough starter recipe from the kitchen?", anyone)
     assert not off.answered and off.verdict != "answers your question"
     assert "%" not in json.dumps(off.as_dict())  # never "100% match"
+
+
+def test_one_fact_told_to_several_customers_is_one_card_and_the_summary_cites_it(org: tuple[Store, Path]) -> None:
+    from whoknows.memory.ask import DUPLICATE_JACCARD, _sentence_terms
+
+    store, data = org
+    anyone = store.viewer(None)
+    folded = 0
+    for question in (
+        "can we sign a BAA with a healthcare customer for HIPAA?",
+        "can we share our SOC 2 report with a prospect before the NDA is signed?",
+        "is there a nonprofit discount?",
+    ):
+        result = ask(store, data, question, anyone)
+        said: list[frozenset[str]] = []
+        for hit in result.solutions:  # no shown card only repeats what earlier cards say
+            parts = _sentence_terms(hit.solution or "")
+            assert not parts or not all(
+                any(len(p & s) / len(p | s) >= DUPLICATE_JACCARD for s in said) for p in parts
+            ), (question, hit.solution)
+            said.extend(parts)
+            folded += len(hit.duplicates)
+        assert result.answer and len(result.answer) <= 3
+        for sentence in result.answer:  # every summary sentence is a shown solution's own words, cited
+            card = result.solutions[sentence.card - 1]
+            assert sentence.question_id == card.question_id and sentence.text in (card.solution or "")
+        assert len({s.text for s in result.answer}) == len(result.answer)
+    assert folded > 0

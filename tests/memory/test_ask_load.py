@@ -103,18 +103,33 @@ def reference_load(store: Store, ids: list[int], scores: dict[int, float], reada
 
 def reference_fold(hits: list[MemoryHit]) -> list[MemoryHit]:
     kept: list[tuple[MemoryHit, frozenset[str]]] = []
+    said: list[tuple[frozenset[str], MemoryHit]] = []  # substantial sentences of kept solutions
     for hit in hits:
         terms = frozenset(analyze(hit.solution if hit.solution is not None else hit.question))
+        target = None
         for first, first_terms in kept:
             if (hit.solution is None) != (first.solution is None):
                 continue
             same_message = hit.solution_id is not None and hit.solution_id == first.solution_id
             union = terms | first_terms
             if same_message or (union and len(terms & first_terms) / len(union) >= DUPLICATE_JACCARD):
-                first.duplicates.append(hit.question_id)
+                target = first
                 break
+        sentences = []
+        if hit.solution is not None:
+            parts = (frozenset(analyze(x)) for x in re.split(r"(?<=[.!?])\s+|\n+", hit.solution))
+            sentences = [p for p in parts if len(p) >= 5]
+        if target is None and sentences:  # every substantial sentence said by a kept solution already
+            owners = [
+                next((h for t, h in said if len(s & t) / len(s | t) >= DUPLICATE_JACCARD), None) for s in sentences
+            ]
+            if all(owners):
+                target = owners[0]
+        if target is not None:
+            target.duplicates.append(hit.question_id)
         else:
             kept.append((hit, terms))
+            said.extend((x, hit) for x in sentences)
     return [h for h, _ in kept]
 
 

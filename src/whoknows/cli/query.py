@@ -47,14 +47,16 @@ def ask(
     elif result.solutions:
         words = result.verdict[0].upper() + result.verdict[1:]
         out.print(f"  [bold]{words}[/bold] (confidence {result.confidence:.2f})")
+        for s in result.answer:
+            out.print(f"  • {s.text} [dim][{s.card}][/dim]", highlight=False)
     for i, hit in enumerate(result.solutions, 1):
         solver = hit.solved_by.name if hit.solved_by else "unknown"
         dept = f", {hit.solved_by.department}" if hit.solved_by and hit.solved_by.department else ""
-        out.print(f"\n[bold]{i}. {hit.question}[/bold]", highlight=False)
+        said = f"  [dim](said {len(hit.duplicates) + 1} times)[/dim]" if hit.duplicates else ""
+        out.print(f"\n[bold]{i}. {hit.question}[/bold]{said}", highlight=False)
         out.print(f"   [green]{hit.solution}[/green]", highlight=False)
         out.print(
-            f"   — {solver}{dept}, {(hit.asked_at or '')[:10]} in {hit.space}; {hit.verdict} ({hit.confidence:.2f})"
-            f"{f'; {len(hit.duplicates)} similar folded' if hit.duplicates else ''}",
+            f"   — {solver}{dept}, {(hit.asked_at or '')[:10]} in {hit.space}; {hit.verdict} ({hit.confidence:.2f})",
             highlight=False,
         )
         if hit.link:

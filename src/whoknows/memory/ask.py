@@ -28,6 +28,7 @@ from whoknows.index import Filters, SearchIndexError
 from whoknows.index.analyzer import analyze, analyze_query
 from whoknows.memory.confidence import ANSWERS, QueryTerms, hit_features, verdict
 from whoknows.memory.memory_index import open_memory_index, store_fingerprint
+from whoknows.memory.summary import AnswerSentence, combined_answer, sentences
 from whoknows.store import Store, schema
 
 MAX_QUESTION_CHARS = 100_000
@@ -80,6 +81,8 @@ class AskResult:
     answered: bool = False
     #: The confidence in words: "answers your question", "related, may not answer it" or "memory has no answer".
     verdict: str = "memory has no answer — ask an expert"
+    #: One combined answer: the few best sentences of the top solutions, each with its citation.
+    answer: list[AnswerSentence] = field(default_factory=list)
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
     #: Time taken, for admins and the system only (it depends on how much text matched, readable or not).
@@ -133,7 +136,8 @@ class MemorySearch:
         solutions, similar, found = self._load(
             [h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, viewer, k
         )
-        solutions = self._calibrate(question, spaces, solutions)
+        q = self._query_terms(question, spaces)
+        solutions = self._calibrate(question, q, solutions)
         best = max((h.confidence for h in solutions), default=0.0)
         return AskResult(
             question,
@@ -143,19 +147,23 @@ class MemorySearch:
             round(best, 4),
             answered=best >= ANSWERS,
             verdict=verdict(best),
+            answer=combined_answer(q, solutions),
             reason=None if found else "nothing in memory matches this question",
             warnings=list(self.warnings),
             took_ms=round((time.perf_counter() - started) * 1000, 2) if viewer.sees_timings else None,
         )
 
-    def _calibrate(self, question: str, spaces: frozenset[int] | None, hits: list[MemoryHit]) -> list[MemoryHit]:
+    def _query_terms(self, question: str, spaces: frozenset[int] | None) -> QueryTerms:
+        """The question's words with their idf among the documents the reader may see."""
+        idf, absent = self.index.lexical.term_idf(question, Filters(spaces=spaces))
+        return QueryTerms(frozenset(analyze_query(question)), idf, absent)
+
+    def _calibrate(self, question: str, q: QueryTerms, hits: list[MemoryHit]) -> list[MemoryHit]:
         """Each solution's confidence and its features (:mod:`whoknows.memory.confidence`), from the reader's own
         statistics and readable hits only."""
         if not hits:
             return hits
-        terms = set(analyze_query(question))
-        idf, absent = self.index.lexical.term_idf(question, Filters(spaces=spaces))
-        q = QueryTerms(frozenset(analyze_query(question)), idf, absent)
+        terms = set(q.terms)
         sims = self._similarities(question, hits)
         for i, hit in enumerate(hits):
             nxt = hits[i + 1].score if i + 1 < len(hits) else 0.0
@@ -375,29 +383,66 @@ def _terms(snippet: str) -> frozenset[str]:
 
 def _fold_duplicates(hits: list[MemoryHit], limit: int | None = None) -> list[MemoryHit]:
     """Fold near-duplicates into the first, better-ranked hit: the same solution message, a solution saying
-    the same thing (term Jaccard >= :data:`DUPLICATE_JACCARD`), or, for open questions, the same question.
+    the same thing (term Jaccard >= :data:`DUPLICATE_JACCARD`), a solution every substantial sentence of which
+    an earlier card already says (one fact told to several customers, with other greetings around it), or, for
+    open questions, the same question.
 
-    Solutions and open questions fold apart. With ``limit``, only the first ``limit`` kept hits of each kind
-    are kept (with all their duplicates): a later hit folding into none of them is dropped."""
+    Solutions and open questions fold apart. With ``limit``, only the first ``limit`` hits of each kind that
+    fold into no earlier one are kept (with all their duplicates); the rest are dropped, but later hits still
+    fold into them (what a hit past the limit says together with a shown card is no echo of that card alone)."""
     kept: list[MemoryHit] = []
     by_kind: dict[bool, list[tuple[MemoryHit, frozenset[str]]]] = {True: [], False: []}
+    shown = {True: 0, False: 0}
+    said: list[tuple[frozenset[str], MemoryHit]] = []  # substantial sentences of the unfolded solutions
     for hit in hits:
         terms = _terms(hit.solution if hit.solution is not None else hit.question)
         same_kind = by_kind[hit.solution is None]
-        for first, first_terms in same_kind:
-            if hit.solution_id is not None and hit.solution_id == first.solution_id:
+        first: MemoryHit | None = None
+        for other, other_terms in same_kind:
+            if hit.solution_id is not None and hit.solution_id == other.solution_id:
+                first = other
                 break
-            common = len(terms & first_terms)
-            union = len(terms) + len(first_terms) - common
-            if union and common / union >= DUPLICATE_JACCARD:
+            if _jaccard(terms, other_terms) >= DUPLICATE_JACCARD:
+                first = other
                 break
-        else:
-            if limit is None or len(same_kind) < limit:
-                same_kind.append((hit, terms))
+        parts = _sentence_terms(hit.solution) if hit.solution is not None else ()
+        if first is None and parts:
+            first = _said_already(parts, said)
+        if first is None:
+            same_kind.append((hit, terms))
+            said.extend((s, hit) for s in parts)
+            if limit is None or shown[hit.solution is None] < limit:
+                shown[hit.solution is None] += 1
                 kept.append(hit)
             continue
         first.duplicates.append(hit.question_id)
     return kept
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    common = len(a & b)
+    union = len(a) + len(b) - common
+    return common / union if union else 0.0
+
+
+def _said_already(
+    sentences: tuple[frozenset[str], ...], said: list[tuple[frozenset[str], MemoryHit]]
+) -> MemoryHit | None:
+    """The kept solution that already says the first of ``sentences``, when every one of them is said already."""
+    owner: MemoryHit | None = None
+    for s in sentences:
+        match = next((hit for t, hit in said if _jaccard(s, t) >= DUPLICATE_JACCARD), None)
+        if match is None:
+            return None
+        owner = owner or match
+    return owner
+
+
+@lru_cache(maxsize=4096)
+def _sentence_terms(snippet: str) -> tuple[frozenset[str], ...]:
+    """The analysed terms of each substantial sentence of a snippet (greetings and sign-offs are not what a card
+    says; :func:`whoknows.memory.summary.sentences`)."""
+    return tuple(terms for _, terms in sentences(snippet))
 
 
 def _snippet(text: str | None) -> str:

@@ -80,6 +80,9 @@ function render(data) {
   intro.hidden = true;
   routeResult.replaceChildren();
   solutions.replaceChildren(...(sols.length ? sols.map(solutionCard) : [emptyCard(memory.reason || "No recorded answer matches yet.")]));
+  if (sols.length && memory.answer && memory.answer.length) {
+    solutions.prepend(summaryCard(memory.answer));
+  }
   if (sols.length && !memory.answered) {
     solutions.prepend(h("p", { class: "notice" }, `${capitalise(memory.verdict)}: these are the closest past answers.`));
   }
@@ -120,18 +123,35 @@ function personLink(person) {
   return h("a", { href: personHref(person.id) }, person.name);
 }
 
-function solutionCard(s) {
+function summaryCard(answer) {
+  return h(
+    "section",
+    { class: "card summary", "aria-label": "In short" },
+    h("h3", { class: "card-title" }, "In short"),
+    h(
+      "ul",
+      {},
+      ...answer.map((s) =>
+        h("li", {}, s.text, " ", h("a", { href: `#solution-${s.card}`, class: "cite", title: s.solved_by ? `from ${s.solved_by.name}` : "" }, `[${s.card}]`)),
+      ),
+    ),
+  );
+}
+
+function solutionCard(s, i) {
   const link = safeUrl(s.link);
+  const said = (s.duplicates || []).length;
   return h(
     "article",
-    { class: "card solution" },
-    h("h3", { class: "card-title" }, s.question),
+    { class: "card solution", id: `solution-${i + 1}` },
+    h("h3", { class: "card-title" }, h("span", { class: "cite" }, `[${i + 1}] `), s.question),
     h(
       "p",
       { class: "meta" },
       s.asked_by ? h("span", {}, "Asked by ", personLink(s.asked_by)) : null,
       s.asked_at ? h("span", {}, formatDate(s.asked_at)) : null,
       s.space ? h("span", {}, `in ${s.space}`) : null,
+      said ? h("span", {}, `said ${said + 1} times`) : null,
     ),
     h("blockquote", {}, s.solution || ""),
     h(
