@@ -47,8 +47,8 @@ def ask(
     elif result.solutions:
         words = result.verdict[0].upper() + result.verdict[1:]
         out.print(f"  [bold]{words}[/bold] (confidence {result.confidence:.2f})")
-        for s in result.answer:
-            out.print(f"  • {s.text} [dim][{s.card}][/dim]", highlight=False)
+        for sentence in result.answer:
+            out.print(f"  • {sentence.text} [dim][{sentence.card}][/dim]", highlight=False)
     for i, hit in enumerate(result.solutions, 1):
         solver = hit.solved_by.name if hit.solved_by else "unknown"
         dept = f", {hit.solved_by.department}" if hit.solved_by and hit.solved_by.department else ""
