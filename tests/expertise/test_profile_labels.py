@@ -51,7 +51,13 @@ def test_a_colleagues_name_is_no_profile_topic(tmp_path: Path) -> None:
     store = open_store(tmp_path / "names.db")
     src = "test:names"
     t0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
-    people = [Person(src, "u1", "Ann Lee"), Person(src, "u2", "Vincenzo Rossi"), Person(src, "u3", "Bo Chen")]
+    # Vincenzo is in the directory (a workspace's user list) but writes nothing himself: his name is known to every
+    # reader, so leaving it out of labels tells nobody anything.
+    people = [
+        Person(src, "u1", "Ann Lee"),
+        Person(src, "u2", "Vincenzo Rossi", listed=True),
+        Person(src, "u3", "Bo Chen"),
+    ]
     threads, messages = [], []
     for i in range(6):
         threads.append(Thread(src, f"t{i}", "s1", created_at=t0))

@@ -27,6 +27,7 @@ from whoknows.analytics.report import Flow, Report, Scope
 from whoknows.analytics.topics import derive_topics
 from whoknows.settings import Settings
 from whoknows.store import Store
+from whoknows.store.directory import visible_names
 
 DAYS_PER_MONTH = 30.44
 #: ``progress(stage, done, total)``: how far a report is (large organisations take a while).
@@ -99,7 +100,8 @@ def build_report(
     if admin and viewer.spaces is not None:
         may_label = [viewer.can_read(space_of[q]) for q in qids]
     step("topics", 0, 1)
-    names = [p.name for p in people.values() if p.name]  # a person's name is never a topic
+    with store.read() as conn:  # a colleague's name is never a topic (only names the viewer may know of)
+        names = visible_names(conn, viewer)
     topics = derive_topics(qids, [texts[q] for q in qids], k=topics_k, may_label=may_label, names=names)
     step("topics", 1, 1)
     events = with_topics(events, topics.of_question)

@@ -91,7 +91,7 @@ def profile(
         weighted.append((count * math.log(1 + (n - df + 0.5) / (df + 0.5)), term, count))
     weighted.sort(reverse=True)
     shown: set[str] = set()
-    names = _name_words(store)
+    is_name = _NameCheck(store, viewer)
     for weight, term, count in weighted:
         if len(out.topics) >= topics:
             break
@@ -99,7 +99,7 @@ def profile(
         label = readable_label(term, [texts[int(t.msg_id[r])][0] for r in rows])
         if label.lower() in shown:  # "break" and "glass" both read "break glass": one topic
             continue
-        if any(w != w.lower() and w.lower() in names for w in label.split()):  # "Vincenzo": whom, not what
+        if any(w != w.lower() and is_name(w) for w in label.split()):  # "Vincenzo": whom, not what
             continue
         shown.add(label.lower())
         rows.sort(key=lambda r: (not (t.accepted[r] or t.thanked[r]), -int(t.score[r])))
@@ -143,12 +143,28 @@ def _written(key: str, forms: Counter[str]) -> str:
     return min(((f, c) for f, c in forms.items() if f.lower() == key), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
-def _name_words(store: Store) -> frozenset[str]:
-    """The words of people's names (lower case), to keep a colleague's name from reading as a topic."""
-    from sqlalchemy import select
+class _NameCheck:
+    """Whether a word is part of the name of a person ``viewer`` may see (a colleague's name reads as whom, not
+    what); only people the viewer may know of count, so a label left out tells them nothing new."""
 
-    from whoknows.store import schema
+    def __init__(self, store: Store, viewer: Viewer) -> None:
+        self.store, self.viewer = store, viewer
+        self._seen: dict[str, bool] = {}
 
-    with store.read() as conn:
-        names = [str(n) for (n,) in conn.execute(select(schema.people.c.name).where(schema.people.c.name.is_not(None)))]
-    return frozenset(w.lower() for n in names for w in re.findall(r"[A-Za-z][A-Za-z0-9]{2,}", n))
+    def __call__(self, word: str) -> bool:
+        key = word.lower()
+        if key not in self._seen:
+            self._seen[key] = len(key) > 2 and self._lookup(key)
+        return self._seen[key]
+
+    def _lookup(self, word: str) -> bool:
+        from sqlalchemy import func, select
+
+        from whoknows.store import schema
+        from whoknows.store.directory import visible_people
+
+        p = schema.people
+        with self.store.read() as conn:
+            rows = conn.execute(select(p.c.id, p.c.name).where(func.lower(p.c.name).contains(word)).limit(200)).all()
+            named = {int(i) for i, n in rows if word in {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", n)}}
+            return bool(visible_people(conn, named, self.viewer))

@@ -41,6 +41,25 @@ def visible_people(conn: Connection, person_ids: Collection[int], viewer: Viewer
     return out
 
 
+def visible_names(conn: Connection, viewer: Viewer) -> list[str]:
+    """The names of every person ``viewer`` may see (:func:`visible_people`, in a few set queries): topic labels
+    leave them out, and leaving out only names the reader may know of tells them nothing new."""
+    p, d, acc, m, sm = schema.people, schema.directory, schema.accounts, schema.messages, schema.space_members
+    if viewer.spaces is None:
+        return [str(n) for (n,) in conn.execute(select(p.c.name).where(p.c.name.is_not(None)))]
+    ids = set(conn.execute(select(d.c.person_id)).scalars()) | set(conn.execute(select(acc.c.person_id)).scalars())
+    if viewer.person_id is not None:
+        ids.add(viewer.person_id)
+    for part in in_chunks(sorted(viewer.spaces)):
+        ids |= set(conn.execute(select(m.c.author_id).where(m.c.space_id.in_(part)).distinct()).scalars())
+        ids |= set(conn.execute(select(sm.c.person_id).where(sm.c.space_id.in_(part)).distinct()).scalars())
+    ids.discard(None)  # a message without an author
+    names: list[str] = []
+    for part in in_chunks(sorted(int(i) for i in ids)):
+        names += [str(n) for (n,) in conn.execute(select(p.c.name).where(p.c.id.in_(part), p.c.name.is_not(None)))]
+    return names
+
+
 def _appears_in(conn: Connection, person_id: int, spaces: frozenset[int]) -> bool:
     """Whether the person wrote in or is a member of one of ``spaces``."""
     m, sm = schema.messages, schema.space_members
