@@ -110,6 +110,11 @@ def du_mb(path: Path) -> float:
 
 
 def topic_question(rng: random.Random) -> str:
+    return topic_question_and_key(rng)[0]
+
+
+def topic_question_and_key(rng: random.Random) -> tuple[str, str]:
+    """A catalog question of a random topic with other customers, products and numbers, and the topic's key."""
     topic = rng.choice(TOPICS)
     slots = {
         "customer": rng.choice(CUSTOMERS),
@@ -121,7 +126,7 @@ def topic_question(rng: random.Random) -> str:
         "pct": rng.choice((10, 20, 30, 40)),
         "weekday": rng.choice(("Monday", "Thursday")),
     }
-    return rng.choice(topic.questions).format(**slots)
+    return rng.choice(topic.questions).format(**slots), topic.key
 
 
 def make_queries(n: int, seed: int) -> list[tuple[str, str]]:

@@ -43,6 +43,7 @@ import numpy as np
 from sqlalchemy import delete, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ask_latency import topic_question_and_key
 from semeval_data import Original, load
 from whoknows.access import Viewer
 from whoknows.index.analyzer import analyze, analyze_query
@@ -193,28 +194,10 @@ def demo_source(tmp: Path, rng: random.Random) -> Source:
     ext = _thread_external_ids(store)
     queries: list[Query] = []
     for _ in range(120):
-        text, topic = _topic_question(rng)
+        text, topic = topic_question_and_key(rng)
         queries.append(Query(text, True, lambda h, t=topic: topic_of.get(ext.get(h.question_id, "")) == t))
     queries += [Query(q, False, lambda _h: False) for q in DEMO_UNANSWERABLE]
     return Source("demo org", store, queries)
-
-
-def _topic_question(rng: random.Random) -> tuple[str, str]:
-    """A catalog question of a random topic with other customers, products and numbers, and the topic's key."""
-    from whoknows.demo.catalog import COMPETITORS, CUSTOMERS, FEATURES, PRODUCTS, TOPICS
-
-    topic = rng.choice(TOPICS)
-    slots = {
-        "customer": rng.choice(CUSTOMERS),
-        "customer2": rng.choice(CUSTOMERS),
-        "product": rng.choice(PRODUCTS),
-        "competitor": rng.choice(COMPETITORS),
-        "feature": rng.choice(FEATURES),
-        "n": rng.choice((30, 75, 150, 300, 700)),
-        "pct": rng.choice((10, 20, 30, 40)),
-        "weekday": rng.choice(("Monday", "Thursday")),
-    }
-    return rng.choice(topic.questions).format(**slots), topic.key
 
 
 def _in_thread(thread_id: int) -> Callable[[MemoryHit], bool]:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_confidence import _topic_question
+from bench_ask_latency import topic_question_and_key
 from whoknows.demo.catalog import TOPICS
 from whoknows.derive import derived_dir
 from whoknows.memory.ask import MemorySearch
@@ -52,7 +52,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     echoes, cards, distinct, summary_facts, cited, ms = [], [], [], [], [], []
     for _ in range(args.queries):
-        text, _topic = _topic_question(rng)
+        text, _topic = topic_question_and_key(rng)
         t0 = time.process_time()
         res = search.ask(text, viewer, k=5)
         ms.append((time.process_time() - t0) * 1000)
