@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_ask_latency import make_queries, pick_askers
 from whoknows.index.contract import NO_FILTER, Filters
-from whoknows.index.lexical import MAX_QUERY_TERMS, BM25Retriever, Ranked, merge_ranked, top_candidates
+from whoknows.index.lexical import BM25Retriever, Ranked, merge_ranked
 from whoknows.memory.ask import MemorySearch
 from whoknows.store import open_store
 
@@ -39,22 +37,7 @@ def global_rank_arrays(self: BM25Retriever, query: str, k: int, filters: Filters
     qterms = self.query_terms(query)
     if k <= 0 or not qterms or filters.allows_nothing() or not segments:
         return merge_ranked([], k)
-    n_docs, avgdl = self._avgdl(segments)
-    df: Counter[str] = Counter()
-    for seg in segments:
-        for t in qterms:
-            tid = seg.term_index.get(t)
-            if tid is not None:
-                df[t] += seg.df(tid)
-    chosen = sorted((t for t in qterms if df[t]), key=lambda t: df[t])[:MAX_QUERY_TERMS]
-    idf = {t: math.log(1 + (n_docs - df[t] + 0.5) / (df[t] + 0.5)) * qterms[t] for t in chosen}
-    weights = tuple(sorted(idf.items()))
-    parts = []
-    for seg in segments:
-        scores = self._scores(seg, weights, avgdl)
-        if scores is not None:
-            parts.append(top_candidates(seg, scores, k, filters))
-    return merge_ranked(parts, k)
+    return self._rank_global(segments, qterms, k, filters)
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ operator's own shell); no read takes a bare set of space ids that a caller could
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,11 +49,6 @@ class Viewer:
 
     def can_read(self, space_id: int | None) -> bool:
         return self.spaces is None or (space_id is not None and int(space_id) in self.spaces)
-
-    def readable(self, space_ids: Iterable[int]) -> set[int]:
-        """The ones of ``space_ids`` this viewer may read."""
-        ids = {int(s) for s in space_ids}
-        return ids if self.spaces is None else ids & self.spaces
 
     def has_role(self, role: Role) -> bool:
         return ROLE_ORDER.index(self.role) >= ROLE_ORDER.index(role)

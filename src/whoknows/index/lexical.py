@@ -151,6 +151,11 @@ class BM25Retriever:
             return merge_ranked([], k)
         if filters.spaces is not None:
             return self._rank_readable(segments, qterms, k, filters)
+        return self._rank_global(segments, qterms, k, filters)
+
+    def _rank_global(self, segments: Sequence[Segment], qterms: Counter[str], k: int, filters: Filters) -> Ranked:
+        """:meth:`rank_arrays` with statistics over every document and cached impacts, ``filters`` applied at the
+        top-k cut (offline use; ``bench/bench_reader_statistics.py`` times it against the reader's statistics)."""
         n_docs, avgdl = self._avgdl(segments)
         df = Counter[str]()
         for seg in segments:
