@@ -50,7 +50,7 @@ from whoknows.index.analyzer import analyze, analyze_query
 from whoknows.ingest import ingest
 from whoknows.memory import rebuild_memory
 from whoknows.memory.ask import MemoryHit, MemorySearch
-from whoknows.memory.confidence import ANSWERS, FEATURES, ConfidenceModel
+from whoknows.memory.confidence import ANSWERS, FEATURES, ConfidenceModel, similarities
 from whoknows.memory.memory_index import build_memory_index
 from whoknows.model import Batch, Message, MessageKind, Person, Space, SpaceKind, Thread, Visibility
 from whoknows.store import Store, open_store, schema
@@ -251,15 +251,19 @@ def collect(source: Source, tmp: Path) -> None:
     for q in source.queries:
         viewer = source.store.viewer(readers[q.reader]) if q.reader else everyone
         res = source.search.ask(q.text, viewer, k=K)
+        vector = source.search.index.vector
+        sims = similarities(
+            vector.embedder if vector else None, q.text, [f"{h.question}\n{h.solution or ''}" for h in res.solutions]
+        )
         hits = []
-        for h in res.solutions:
+        for h, sim in zip(res.solutions, sims, strict=True):
             h.thread_id = thread_of.get(h.question_id)  # type: ignore[attr-defined]
             terms = set(analyze_query(q.text))
             found = set(analyze(h.question)) | set(analyze(h.solution or ""))
             coverage = len(terms & found) / len(terms) if terms else 0.0
             hits.append(
                 {
-                    "features": dict(h.features),
+                    "features": {**h.features, "sim": sim},
                     "correct": bool(q.correct(h)),
                     "today": coverage * (h.solution_confidence or 0.0),
                     "today_order": h.score * (0.5 + 0.5 * (h.solution_confidence or 0.0)),

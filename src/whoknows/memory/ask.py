@@ -137,7 +137,7 @@ class MemorySearch:
             [h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, viewer, k
         )
         q = self._query_terms(question, spaces)
-        solutions = self._calibrate(question, q, solutions)
+        solutions = self._calibrate(q, solutions)
         best = max((h.confidence for h in solutions), default=0.0)
         return AskResult(
             question,
@@ -158,13 +158,12 @@ class MemorySearch:
         idf, absent = self.index.lexical.term_idf(question, Filters(spaces=spaces))
         return QueryTerms(frozenset(analyze_query(question)), idf, absent)
 
-    def _calibrate(self, question: str, q: QueryTerms, hits: list[MemoryHit]) -> list[MemoryHit]:
+    def _calibrate(self, q: QueryTerms, hits: list[MemoryHit]) -> list[MemoryHit]:
         """Each solution's confidence and its features (:mod:`whoknows.memory.confidence`), from the reader's own
         statistics and readable hits only."""
         if not hits:
             return hits
         terms = set(q.terms)
-        sims = self._similarities(question, hits)
         for i, hit in enumerate(hits):
             nxt = hits[i + 1].score if i + 1 < len(hits) else 0.0
             hit.features = {
@@ -173,7 +172,6 @@ class MemorySearch:
                     q,
                     _terms(hit.question),
                     _terms(hit.solution or ""),
-                    sim=sims[i],
                     solution_confidence=hit.solution_confidence or 0.0,
                     duplicates=len(hit.duplicates),
                     margin=(hit.score - nxt) / hit.score if hit.score > 0 else 0.0,
@@ -182,19 +180,6 @@ class MemorySearch:
             hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
             hit.verdict = verdict(hit.confidence)
         return hits
-
-    def _similarities(self, question: str, hits: list[MemoryHit]) -> list[float]:
-        """Cosine of the question and each hit (its question and solution) in the index's word vectors."""
-        vector = self.index.vector
-        if vector is None:
-            return [0.0] * len(hits)
-        import numpy as np
-
-        m = np.asarray(vector.embedder.embed([question] + [f"{h.question}\n{h.solution or ''}" for h in hits]))
-        norms = np.linalg.norm(m, axis=1)
-        norms[norms == 0] = 1.0
-        m = m / norms[:, None]
-        return [float(v) for v in m[1:] @ m[0]]
 
     def _load(
         self, ids: list[int], scores: dict[int, float], viewer: Viewer, k: int

@@ -15,7 +15,8 @@ text, the other readable hits):
 * ``cov_q_idf`` — the same share for the hit's question alone (the question asked the same thing?).
 * ``missing_idf`` — the idf-weighted share of the question's words that no readable document holds at all.
 * ``rarest`` — whether the hit holds the question's rarest known word.
-* ``sim`` — cosine similarity of the question and the hit (static word vectors; 0 without vectors).
+* ``sim`` — cosine similarity of the question and the hit in word vectors (:func:`similarities`; 0 without
+  vectors). An embedding per question that the product's confidence does not use: only the benchmark adds it.
 * ``solution`` — the extractor's confidence that the reply solved its own question.
 * ``agree`` — how many of the other top hits say the same (folded duplicates), log-scaled.
 * ``margin`` — how far the hit's retrieval score is ahead of the next hit's.
@@ -25,8 +26,12 @@ text, the other readable hits):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from whoknows.index.embedders import Embedder
 
 FEATURES = ("cov_idf", "cov_q_idf", "missing_idf", "rarest", "sim", "solution", "agree", "margin")
 
@@ -69,14 +74,13 @@ def hit_features(
     question_terms: frozenset[str],
     solution_terms: frozenset[str],
     *,
-    sim: float,
     solution_confidence: float,
     duplicates: int,
     margin: float,
 ) -> dict[str, float]:
     total = q.total
     if not total:
-        return dict.fromkeys(FEATURES, 0.0)
+        return dict.fromkeys((f for f in FEATURES if f != "sim"), 0.0)
     both = question_terms | solution_terms
     known = [t for t in q.terms if t in q.idf]
     rarest = max(known, key=lambda t: (q.idf[t], t)) if known else None
@@ -85,11 +89,23 @@ def hit_features(
         "cov_q_idf": sum(q.weight(t) for t in q.terms & question_terms) / total,
         "missing_idf": sum(q.absent for t in q.terms if t not in q.idf) / total,
         "rarest": float(rarest is not None and rarest in both),
-        "sim": max(0.0, sim),
         "solution": solution_confidence,
         "agree": math.log1p(duplicates),
         "margin": max(0.0, margin),
     }
+
+
+def similarities(embedder: Embedder | None, question: str, texts: Sequence[str]) -> list[float]:
+    """Cosine of the question and each text in ``embedder``'s vectors (zeros without an embedder)."""
+    if embedder is None:
+        return [0.0] * len(texts)
+    import numpy as np
+
+    m = np.asarray(embedder.embed([question, *texts]))
+    norms = np.linalg.norm(m, axis=1)
+    norms[norms == 0] = 1.0
+    m = m / norms[:, None]
+    return [max(0.0, float(v)) for v in m[1:] @ m[0]]
 
 
 def verdict(probability: float) -> str:
