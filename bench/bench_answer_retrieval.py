@@ -150,11 +150,10 @@ def product_index(site: Site) -> Path:
     return path
 
 
-def answer_only_index(site: Site, held: Sequence[int]) -> Path:
+def answer_only_docs(site: Site, held: Sequence[int]) -> list[Doc]:
     """Held-out threads: one document with only the accepted answer; other threads: the product's documents."""
-    path = site.workdir / f"{site.name}-answer-only"
     held_set = set(held)
-    primary: dict[int, int] = {}  # held-out thread -> its question's pair id (the doc id ask(, .viewer(None)) resolves)
+    primary: dict[int, int] = {}  # held-out thread -> its question's pair id (the doc id ask resolves)
     for qid, tid in sorted(site.thread_of_pair.items()):
         if tid in held_set:
             primary.setdefault(tid, qid)
@@ -167,6 +166,13 @@ def answer_only_index(site: Site, held: Sequence[int]) -> Path:
             primary[tid] = -tid
             site.thread_of_pair[-tid] = tid
         docs.append(Doc(primary[tid], row["accepted"][:SOLUTION_CHARS], space, "solved", row["created"].timestamp()))
+    return docs
+
+
+def answer_only_index(site: Site, held: Sequence[int]) -> Path:
+    """The answer-only documents indexed the way the product indexes memory (BM25 + a static embedder)."""
+    path = site.workdir / f"{site.name}-answer-only"
+    docs = answer_only_docs(site, held)
     try:
         embedder = train_static([d.text for d in docs])
     except SearchIndexError:

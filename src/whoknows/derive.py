@@ -94,14 +94,17 @@ def rebuild_expertise(store: Store, data_dir: Path, *, progress: StageProgress |
         return _build_expertise(store, data_dir, progress)
 
 
-def reindex(store: Store, data_dir: Path, *, progress: StageProgress | None = None) -> DeriveStats:
+def reindex(
+    store: Store, data_dir: Path, *, progress: StageProgress | None = None, embedder: str | None = None
+) -> DeriveStats:
     """Re-extract every thread's questions and solutions, rebuild the memory search index and the expertise model
-    (under the derive lock: an import's refresh waits for it, then finds its import already derived)."""
+    (under the derive lock: an import's refresh waits for it, then finds its import already derived).
+    ``embedder``: one of ``memory_index.EMBEDDER_CHOICES``, kept for later rebuilds; None keeps the last one."""
     with derive_lock(data_dir):
-        return _reindex(store, data_dir, progress)
+        return _reindex(store, data_dir, progress, embedder)
 
 
-def _reindex(store: Store, data_dir: Path, progress: StageProgress | None) -> DeriveStats:
+def _reindex(store: Store, data_dir: Path, progress: StageProgress | None, embedder: str | None) -> DeriveStats:
     started = time.perf_counter()
     stats = DeriveStats()
     total_threads = store.counts()["threads"]
@@ -119,11 +122,12 @@ def _reindex(store: Store, data_dir: Path, progress: StageProgress | None) -> De
             progress("building the search index", done, memory.questions)
 
     t0 = time.perf_counter()
-    index = build_memory_index(store, path, progress=index_progress)
+    index = build_memory_index(store, path, progress=index_progress, embedder=embedder)
     stats.index = {
         "path": str(path),
         "documents": len(index),
         "vectors": index.vector is not None,
+        "embedder": index.embedder.name if index.embedder is not None else None,
         "seconds": round(time.perf_counter() - t0, 2),
         "bytes": _size(path),
     }

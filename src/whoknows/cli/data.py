@@ -180,15 +180,28 @@ def import_(
 
 
 @app.command()
-def reindex(json_out: JsonOpt = False) -> None:
+def reindex(
+    json_out: JsonOpt = False,
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            help="Vectors of the memory index: auto (PPMI-SVD trained on your public text once memory is large "
+            "enough), none, ppmi-svd, wordllama, minilm-numpy or e5 (packaged models; see docs/search.md for "
+            "quality and cost). Kept for later rebuilds; default: the last choice."
+        ),
+    ] = None,
+) -> None:
     """Rebuild everything derived from the store: Q&A extraction (corporate memory) and its search index."""
     from whoknows.derive import reindex as derive_all
+    from whoknows.memory.memory_index import EMBEDDER_CHOICES
     from whoknows.store import open_store
 
+    if embedder is not None and embedder not in EMBEDDER_CHOICES:
+        raise typer.BadParameter(f"choose one of {', '.join(EMBEDDER_CHOICES)}", param_hint="--embedder")
     s = settings()
     store = open_store(s, create=False)
     with stage_progress(enabled=not json_out) as update:
-        stats = derive_all(store, derived_folder(s, store), progress=update)
+        stats = derive_all(store, derived_folder(s, store), progress=update, embedder=embedder)
     if json_out:
         print_json(stats.as_dict())
     else:

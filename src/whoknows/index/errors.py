@@ -40,9 +40,11 @@ class ExtraMissingError(SearchIndexError):
     http_status = 501
 
 
-def extra_missing(extra: str, module: str, what: str) -> ExtraMissingError:
+def extra_missing(extra: str, module: str, what: str, install: str | None = None) -> ExtraMissingError:
+    """``install``: the command when it is not ``pip install 'whoknows[extra]'`` (a package that must be
+    installed without its declared dependencies)."""
+    command = install or f"pip install 'whoknows[{extra}]'"
     return ExtraMissingError(
-        f"{what} needs the optional extra '{extra}' (module '{module}' is not installed): "
-        f"pip install 'whoknows[{extra}]'",
-        details={"extra": extra, "module": module},
+        f"{what} needs the optional extra '{extra}' (module '{module}' is not installed): {command}",
+        details={"extra": extra, "module": module, "install": command},
     )

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from whoknows.index.contract import NO_FILTER, Filters, Scored
-from whoknows.index.embedders.base import Embedder
+from whoknows.index.embedders.base import Embedder, embed_queries
 from whoknows.index.ivf import IVF
 from whoknows.index.lastquery import LastQuery
 from whoknows.index.lexical import Ranked, SegmentSource, as_scored, best_of, merge_ranked, top_candidates
@@ -64,7 +64,7 @@ class VectorRetriever:
     def rank(self, query: str, k: int, filters: Filters = NO_FILTER) -> list[Scored]:
         if k <= 0 or filters.allows_nothing() or not query.strip():
             return []
-        q = self.embedder.embed([query])[0].astype(np.float32)
+        q = embed_queries(self.embedder, [query])[0].astype(np.float32)
         if not np.any(q):
             return []
         parts = []

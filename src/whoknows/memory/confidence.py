@@ -101,11 +101,11 @@ def similarities(embedder: Embedder | None, question: str, texts: Sequence[str])
         return [0.0] * len(texts)
     import numpy as np
 
-    m = np.asarray(embedder.embed([question, *texts]))
-    norms = np.linalg.norm(m, axis=1)
-    norms[norms == 0] = 1.0
-    m = m / norms[:, None]
-    return [max(0.0, float(v)) for v in m[1:] @ m[0]]
+    from whoknows.index.embedders.base import embed_queries
+
+    q = np.asarray(embed_queries(embedder, [question]))[0]
+    docs = np.asarray(embedder.embed(list(texts)))
+    return [max(0.0, float(v)) for v in docs @ q]
 
 
 def verdict(probability: float) -> str:

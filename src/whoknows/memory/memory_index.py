@@ -8,6 +8,7 @@ id of its database, so that it is never opened for another (:func:`open_memory_i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from whoknows.index import Doc, SearchIndex, SearchIndexError
+from whoknows.index.embedders import Embedder
 from whoknows.index.embedders.static import train_static
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
@@ -70,44 +72,96 @@ def pair_docs(conn: Connection, question_ids: Sequence[int] | None = None) -> It
             yield Doc(int(qid), text, int(space_id), "solved" if solution else "open", when)
 
 
-def build_memory_index(
-    store: Store, path: Path, *, progress: Callable[[int], None] | None = None, vectors: bool | None = None
-) -> SearchIndex:
-    """(Re)build the memory index at ``path`` from the store: BM25 plus vectors from a static embedder trained
-    on the organisation's own Q&A text. ``vectors=None`` decides by size (lexical only below
-    :data:`MIN_VECTOR_DOCS` documents); True/False force it (benchmarks compare both).
+#: What ``whoknows reindex --embedder`` accepts. ``auto``: the corpus-trained PPMI-SVD vectors when memory is large
+#: enough (:data:`MIN_VECTOR_DOCS`), else lexical only; ``none``: lexical only; the others name a packaged model
+#: (:mod:`whoknows.index.embedders`), which needs its package installed.
+EMBEDDER_CHOICES = ("auto", "ppmi-svd", "wordllama", "minilm-numpy", "e5", "none")
+CHOICE_FILE = "embedder-choice.json"
 
-    The embedder learns only from text in public spaces, which everyone may read: a word used only in private
-    spaces gets no vector, so what a question finds by meaning cannot reveal what private spaces say."""
+
+def embedder_choice(path: Path) -> str:
+    """The choice the memory index at ``path`` was last built with (``auto`` when never chosen)."""
+    try:
+        choice = json.loads((path.parent / CHOICE_FILE).read_text(encoding="utf-8")).get("embedder", "auto")
+    except (OSError, ValueError, AttributeError):
+        return "auto"
+    return choice if choice in EMBEDDER_CHOICES else "auto"
+
+
+def _packaged(choice: str) -> Embedder:
+    if choice == "wordllama":
+        from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
+
+        return WordLlamaEmbedder()
+    if choice == "minilm-numpy":
+        from whoknows.index.embedders.minilm_numpy import NumpyMiniLMEmbedder
+
+        return NumpyMiniLMEmbedder()
+    from whoknows.index.embedders.e5 import E5Embedder
+
+    return E5Embedder()
+
+
+def build_memory_index(
+    store: Store,
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    vectors: bool | None = None,
+    embedder: str | None = None,
+) -> SearchIndex:
+    """(Re)build the memory index at ``path`` from the store: BM25 plus vectors.
+
+    ``embedder`` is one of :data:`EMBEDDER_CHOICES`; None keeps the choice the index was last built with.
+    ``vectors=None`` lets the choice decide; True/False force vectors on (a PPMI-SVD model under ``auto``) or off
+    (benchmarks compare both).
+
+    A corpus-trained embedder learns only from text in public spaces, which everyone may read: a word used only
+    in private spaces gets no vector, so what a question finds by meaning cannot reveal what private spaces say.
+    Packaged models learnt nothing from the organisation at all."""
+    choice = embedder or embedder_choice(path)
+    if choice not in EMBEDDER_CHOICES:
+        raise SearchIndexError(f"unknown embedder {choice!r}; choose one of {', '.join(EMBEDDER_CHOICES)}")
     fingerprint = store_fingerprint(store)
-    embedder = None
+    model: Embedder | None = None
     if vectors is None:
-        vectors = fingerprint["pairs"] >= MIN_VECTOR_DOCS
-    if vectors and fingerprint["pairs"]:
-        public = store.viewer(None).spaces or frozenset()
-        with store.read() as conn:
-            qp = schema.qa_pairs
-            n_public = sum(
-                int(conn.execute(select(func.count()).where(qp.c.space_id.in_(part))).scalar() or 0)
-                for part in in_chunks(sorted(public))
-            )
-            step = max(1, n_public // TRAIN_SAMPLE)
-            texts = (d.text for d in pair_docs(conn) if d.space_id in public)
-            sample = [t for i, t in enumerate(texts) if i % step == 0]
-        try:
-            embedder = train_static(sample)
-        except SearchIndexError as exc:
-            if exc.code != "index.corpus_too_small":
-                raise
+        vectors = choice != "none" and (choice != "auto" or fingerprint["pairs"] >= MIN_VECTOR_DOCS)
+    if vectors and fingerprint["pairs"] and choice in ("wordllama", "minilm-numpy", "e5"):
+        model = _packaged(choice)
+    elif vectors and fingerprint["pairs"]:
+        model = _train_public(store)
     with store.read() as conn:
-        return SearchIndex.build(
+        index = SearchIndex.build(
             path,
             pair_docs(conn),
-            embedder,
+            model,
             fingerprint=fingerprint,
             progress=progress,
             database_id=store.database_id,
         )
+    if embedder is not None:
+        (path.parent / CHOICE_FILE).write_text(json.dumps({"embedder": choice}), encoding="utf-8")
+    return index
+
+
+def _train_public(store: Store) -> Embedder | None:
+    """PPMI-SVD vectors trained on a sample of the public spaces' Q&A text (None when there is too little)."""
+    public = store.viewer(None).spaces or frozenset()
+    with store.read() as conn:
+        qp = schema.qa_pairs
+        n_public = sum(
+            int(conn.execute(select(func.count()).where(qp.c.space_id.in_(part))).scalar() or 0)
+            for part in in_chunks(sorted(public))
+        )
+        step = max(1, n_public // TRAIN_SAMPLE)
+        texts = (d.text for d in pair_docs(conn) if d.space_id in public)
+        sample = [t for i, t in enumerate(texts) if i % step == 0]
+    try:
+        return train_static(sample)
+    except SearchIndexError as exc:
+        if exc.code != "index.corpus_too_small":
+            raise
+    return None
 
 
 def sync_threads(

