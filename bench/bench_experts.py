@@ -6,10 +6,21 @@
 Protocol (TCQR, WSDM 2020; SE-PEF 2023): answered questions sorted by CreationDate; the first 80% are history,
 the last 20% test. The model is built from the history only (messages before the first test question), its
 weights fitted by time-ordered validation inside that history; candidates are everyone who answered before the
-cut; ground truth is every answerer (grade 1) and the accepted answerer (grade 2). Cold start = share of test
-questions whose answerers never answered before the cut (no ranker can find them; they stay in the averages).
-The same procedure runs on every site: nothing is tuned per dataset. The ablation refits the default ranker
-without one feature group at a time (on the same history) and scores it on the same test questions.
+cut. Ground truth (:func:`protocol_questions`): the authors of the question's answer posts (grade 1; the asker
+too when they answered their own question) and the author of the accepted answer (grade 2); comments never count,
+and a question without an answer post is not answered. On chats (an opener that asks): the repliers, grade 2 for
+the first replier the asker thanked, else the first replier. Rankers never propose the asker, so a question
+answered only by its asker scores 0 for every ranker ("self-answered only" below, kept in the averages like cold
+start). Cold start = share of test questions whose answerers never answered before the cut (no ranker can find
+them; they stay in the averages). The same procedure runs on every site: nothing is tuned per dataset. The
+ablation refits the default ranker without one feature group at a time (on the same history) and scores it on the
+same test questions. A site with fewer than 10 test questions or fewer than 3 people who answered before the cut
+is reported as skipped (with those counts), never fitted.
+
+Check against an independent implementation (:func:`independent_most_active`): the truth and the most-active
+baseline recomputed straight from Posts.xml with plain ``xml.etree`` (not the product's importer or store); the
+run reports both and fails (exit status 1, after every site) unless the test questions and their judgments are the
+same and most-active's MRR agrees within 0.02.
 
 Significance: a paired bootstrap over test questions (``--boot`` resamples, fixed seed) of the default minus the
 best baseline on each metric: the mean difference, its 95% percentile interval and on how many questions the two
@@ -33,8 +44,10 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -42,17 +55,18 @@ from sqlalchemy import select
 
 from whoknows.demo import DemoConfig, load_demo
 from whoknows.expertise import ExpertiseModel, build_expertise
+from whoknows.expertise import rows as store_rows
 from whoknows.expertise.evaluation import (
     METRICS,
     JudgedQuestion,
     answered_before,
-    answered_questions,
     baseline_rankers,
     cold_start_share,
     qrels,
     run,
     temporal_split,
 )
+from whoknows.expertise.evidence import ANSWER, QUESTION, thread_evidence
 from whoknows.expertise.learn import Group, fit_time_ordered, load_groups
 from whoknows.importers import reader_for
 from whoknows.index import Filters, evaluate, format_table
@@ -77,6 +91,172 @@ FEATURE_GROUPS: dict[str, Callable[[str], bool]] = {
     "activity/recency": lambda n: n in ("answers", "decayed", "days_idle", "vote_recent", "questions"),
     "question-relative": lambda n: n in QUESTION_RELATIVE,
 }
+#: Below these a site is reported as skipped, not fitted and scored.
+MIN_TEST_QUESTIONS = 10
+MIN_PEOPLE = 3
+#: How far the product's most-active MRR may lie from the independent computation's.
+MOST_ACTIVE_TOLERANCE = 0.02
+
+
+# -- ground truth as the protocol states it ----------------------------------------------------------------
+def protocol_questions(store: Store) -> list[JudgedQuestion]:
+    """Every answered question of the store, judged by the protocol, oldest first (ties: message id).
+
+    Q&A sites (a thread opened by a ``question`` post): the authors of its ``answer`` posts, the asker included
+    (grade 1), the accepted answer's author grade 2; comments never count; no answer post, not answered.
+    Chats (any other thread whose opener asks): the repliers (grade 1), the first replier the asker thanked, else
+    the first replier, grade 2."""
+    out: list[JudgedQuestion] = []
+    for batch in store_rows.iter_threads(store):
+        for rows in batch:
+            judged = _judged(rows)
+            if judged is not None:
+                out.append(judged)
+    out.sort(key=lambda q: (q.time, q.message_id))
+    return out
+
+
+def _judged(rows: Sequence[store_rows.MessageRow]) -> JudgedQuestion | None:
+    root = next((r for r in rows if r.kind == "question"), None)
+    grades: dict[int, int] = {}
+    if root is not None:  # a Q&A site (an answer may predate its question after a merge: order does not matter)
+        for r in rows:
+            if r.kind == "answer" and r.author_id is not None:
+                grades[r.author_id] = max(grades.get(r.author_id, 0), 2 if r.accepted else 1)
+    else:
+        root = rows[0]
+        ev = thread_evidence(rows)
+        if ev[0].role != QUESTION:
+            return None
+        repliers = [(e.author_id, e.thanked) for e in ev[1:] if e.role == ANSWER and e.author_id is not None]
+        grades = {author: 1 for author, _ in repliers if author is not None}
+        best = next((a for a, thanked in repliers if thanked), repliers[0][0] if repliers else None)
+        if best is not None:
+            grades[best] = 2
+    if not grades:
+        return None
+    return JudgedQuestion(str(root.id), root.id, root.text, root.author_id, root.time, grades)
+
+
+@dataclass
+class Split:
+    """A site's temporal split, or why it cannot be scored (``skipped``)."""
+
+    questions: int
+    cut: datetime | None
+    test: list[JudgedQuestion]
+    skipped: str | None = None
+
+
+def split_site(questions: Sequence[JudgedQuestion], history: float = 0.8) -> Split:
+    """The temporal split of ``questions``; ``skipped`` says why when there are too few test questions or too few
+    people who answered before the cut (the rest of the run goes on)."""
+    test = list(questions[int(len(questions) * history) :])
+    if len(test) < MIN_TEST_QUESTIONS:
+        return Split(
+            len(questions), None, test, f"skipped: {len(test)} test questions (fewer than {MIN_TEST_QUESTIONS})"
+        )
+    cut, test = temporal_split(questions, history)
+    people = {p for q in questions if q.time < test[0].time for p in q.grades}
+    if len(people) < MIN_PEOPLE:
+        return Split(
+            len(questions),
+            cut,
+            test,
+            f"skipped: {len(people)} people answered before the cut (fewer than {MIN_PEOPLE})",
+        )
+    return Split(len(questions), cut, test)
+
+
+# -- the independent check: straight from Posts.xml -------------------------------------------------------
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def independent_most_active(site: Path, history: float = 0.8, k: int = 100) -> dict[str, object]:
+    """The protocol's truth and the most-active baseline computed from Posts.xml (and Users.xml for who exists)
+    with ``xml.etree`` only: test questions (post id -> {user id: grade}) and most-active's MRR on them.
+
+    Most-active: answer posts before the cut per user, ties by accepted share then user id; the candidates are
+    the users (not the Community bot, id < 0) with an answer before the cut; never the asker."""
+    users: set[str] | None = None
+    if (site / "Users.xml").exists():
+        users = {el.attrib["Id"] for _, el in ET.iterparse(site / "Users.xml") if el.tag == "row" and "Id" in el.attrib}
+    questions: dict[str, tuple[float, int, str | None, str | None]] = {}  # id -> time, id, asker, accepted id
+    answers: list[tuple[str, str, float, str]] = []  # id, question id, time, author
+    for _, el in ET.iterparse(site / "Posts.xml"):
+        if el.tag != "row":
+            continue
+        a = el.attrib
+        owner = a.get("OwnerUserId")
+        owner = owner if owner and (users is None or owner in users) else None
+        if a.get("PostTypeId") == "1":
+            questions[a["Id"]] = (_epoch(a["CreationDate"]), int(a["Id"]), owner, a.get("AcceptedAnswerId"))
+        elif a.get("PostTypeId") == "2" and owner is not None:
+            answers.append((a["Id"], a["ParentId"], _epoch(a["CreationDate"]), owner))
+        el.clear()
+    truth: dict[str, dict[str, int]] = {}
+    for aid, qid, _, author in answers:
+        if qid in questions:
+            grade = 2 if questions[qid][3] == aid else 1
+            per = truth.setdefault(qid, {})
+            per[author] = max(per.get(author, 0), grade)
+    answered = sorted(truth, key=lambda q: questions[q][:2])
+    test = answered[int(len(answered) * history) :]
+    if not test:
+        return {"answered": len(answered), "test": {}, "most_active_mrr": 0.0}
+    cut = questions[test[0]][0]
+    count: dict[str, int] = {}
+    accepted: dict[str, int] = {}
+    for aid, qid, when, author in answers:
+        if when < cut and qid in questions and int(author) > 0:
+            count[author] = count.get(author, 0) + 1
+            accepted[author] = accepted.get(author, 0) + (questions[qid][3] == aid)
+    order = sorted(count, key=lambda u: (-(count[u] + accepted[u] / (count[u] + 1.0)), int(u)))
+    rr = []
+    for qid in test:
+        ranked = [u for u in order if u != questions[qid][2]][:k]
+        rr.append(next((1.0 / i for i, u in enumerate(ranked, 1) if truth[qid].get(u)), 0.0))
+    return {
+        "answered": len(answered),
+        "test": {q: truth[q] for q in test},
+        "most_active_mrr": sum(rr) / len(rr),
+    }
+
+
+def check_independent(store: Store, site: Path, test: list[JudgedQuestion], product_mrr: float) -> dict[str, object]:
+    """Compare the product's test questions and most-active MRR with :func:`independent_most_active`."""
+    ref = independent_most_active(site)
+    ref_test = ref["test"]
+    assert isinstance(ref_test, dict)
+    with store.read() as conn:
+        post = dict(
+            conn.execute(
+                select(schema.messages.c.id, schema.messages.c.external_id).where(
+                    schema.messages.c.id.in_([q.message_id for q in test])
+                )
+            ).all()
+        )
+        user = dict(conn.execute(select(schema.people.c.id, schema.people.c.external_id)).all())
+    mine = {str(post[q.message_id]): {str(user[p]): g for p, g in q.grades.items()} for q in test}
+    differ = sorted(set(mine) ^ set(ref_test)) + sorted(
+        q for q in mine.keys() & ref_test.keys() if mine[q] != ref_test[q]
+    )
+    ref_mrr = ref["most_active_mrr"]
+    assert isinstance(ref_mrr, float)
+    ok = not differ and abs(product_mrr - ref_mrr) <= MOST_ACTIVE_TOLERANCE
+    print(
+        f"   independent check (xml.etree on Posts.xml): {ref['answered']} answered, {len(ref_test)} test questions "
+        f"(bench: {len(test)}; judged differently: {len(differ)}); most-active MRR {ref_mrr:.4f} vs bench "
+        f"{product_mrr:.4f} ({'OK' if ok else 'MISMATCH'}, tolerance {MOST_ACTIVE_TOLERANCE})"
+    )
+    return {
+        "answered": ref["answered"],
+        "test": len(ref_test),
+        "judged_differently": differ[:20],
+        "most_active_mrr": ref_mrr,
+        "ok": ok,
+    }
 
 
 def per_query(
@@ -163,11 +343,16 @@ def ablation(
 
 def other_cuts(store: Store, work: Path, site: str, cuts: list[float]) -> dict[str, dict[str, object]]:
     """Per history share: each metric's default value and the best baseline's (name, value), model as of the cut."""
-    questions = answered_questions(store)
+    questions = protocol_questions(store)
     out: dict[str, dict[str, object]] = {}
     lines = ["   other cuts (history share: metric default vs best baseline):"]
     for share in cuts:
-        cut, test = temporal_split(questions, share)
+        split = split_site(questions, share)
+        if split.skipped is not None or split.cut is None:
+            out[f"{share:g}"] = {"test": len(split.test), "skipped": split.skipped}
+            lines.append(f"     {share:<4g} {split.skipped}")
+            continue
+        cut, test = split.cut, split.test
         model = build_expertise(store, work / f"{site}-expertise-cut", until=cut)
         table = evaluate(run(store, baseline_rankers(model), test), qrels(test), METRICS + EXTRA_METRICS)
         row: dict[str, object] = {"test": len(test)}
@@ -226,8 +411,14 @@ def bench_site(
     t0 = time.perf_counter()
     if fresh:
         ingest(store, reader.kind, reader.source, reader.batches())
-    questions = answered_questions(store)
-    cut, test = temporal_split(questions)
+    questions = protocol_questions(store)
+    split = split_site(questions)
+    if split.skipped is not None or split.cut is None:
+        print(f"\n== {site.name}: {split.skipped}; {len(questions)} answered questions")
+        store.close()
+        return {"questions": len(questions), "test": len(split.test), "skipped": split.skipped}
+    cut, test = split.cut, split.test
+    self_only = sum(1 for q in test if set(q.grades) == {q.asker_id})
     t1 = time.perf_counter()
     model = build_expertise(store, work / f"{site.name}-expertise", until=cut)
     build_s = time.perf_counter() - t1
@@ -237,7 +428,7 @@ def bench_site(
     cold = cold_start_share(model, test)
     print(
         f"\n== {site.name}: {len(questions)} answered questions, {len(test)} test (from {cut:%Y-%m-%d}), "
-        f"cold start {cold:.1%}"
+        f"cold start {cold:.1%}, self-answered only {self_only}"
     )
     print(
         f"   import {t1 - t0:.1f} s, model build {build_s:.1f} s; half-life {_hl(model)}; "
@@ -245,10 +436,13 @@ def bench_site(
     )
     print(format_table(table))
     print(format_bootstrap(sig))
+    check = check_independent(store, site, test, table["most-active"]["mrr"])
     print("   weights (standardised):", model.model.weights())
     out: dict[str, object] = {
         "questions": len(questions),
         "test": len(test),
+        "self_answered_only": self_only,
+        "independent_check": check,
         "cold_start": cold,
         "table": table,
         "bootstrap": sig,
@@ -396,6 +590,11 @@ def main() -> None:
             report["demo"] = bench_demo(args.demo_messages, work, args.boot)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
+    failed = [
+        name for name, r in report.items() if isinstance(r, dict) and r.get("independent_check", {}).get("ok") is False
+    ]
+    if failed:
+        sys.exit(f"independent check failed on: {', '.join(failed)} (see 'independent check' above)")
 
 
 if __name__ == "__main__":

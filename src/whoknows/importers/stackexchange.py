@@ -3,7 +3,10 @@
 Mapping: the site is one public ``qa_site`` space; every question is a thread (tags, duplicate and related
 links in ``thread.meta``); the question post, its answers and the comments on either are messages. People come
 from Users.xml with an alias ``stackexchange: <site>:<user id>`` and, when the dump has it, an external alias
-``stackexchange-account:<AccountId>`` for the network account, so profiles on several sites merge.
+``stackexchange-account:<AccountId>`` for the network account, so profiles on several sites merge. A partial
+export without Users.xml still names its authors: each ``OwnerUserId`` (``UserId`` on comments) becomes a person
+the first time it is seen, named by the post's ``OwnerDisplayName`` when given (else ``user <id>``), not listed in
+the directory (the dump has no user list). Without an ``OwnerUserId`` a post has no author either way.
 
 Files are streamed (:func:`read_xml_records` below, also used by the Slack chats importer), so memory grows
 with the number of posts (a few small integers each, to attach comments to threads), never with the size of
@@ -39,6 +42,7 @@ QUESTION, ANSWER = "1", "2"
 LINK_RELATED, LINK_DUPLICATE = "1", "3"
 VOTE_FAVORITE, VOTE_BOUNTY_START, VOTE_BOUNTY_CLOSE = "5", "8", "9"
 _TAGS = re.compile(r"<([^<>]+)>")
+_INT = re.compile(r"-?[0-9]{1,18}")
 
 
 class StackExchangeReader(SourceReader):
@@ -49,6 +53,8 @@ class StackExchangeReader(SourceReader):
         super().__init__(path, space_name=space_name, batch_size=batch_size)
         self.site = _site_host(path)
         self._validated = False
+        #: Without Users.xml, people made from the posts' owners wait here for the batch of their first post.
+        self._from_posts: list[Person] | None = None
 
     @property
     def source(self) -> str:
@@ -154,6 +160,7 @@ class StackExchangeReader(SourceReader):
             ]
         )
         users: set[str] = set()
+        self._from_posts = [] if self._member("Users.xml") is None else None
         for person in self._people():
             users.add(person.external_id)
             batch.people.append(person)
@@ -162,6 +169,7 @@ class StackExchangeReader(SourceReader):
                 batch = Batch()
         posts = _PostIndex()
         for thread, message in self._posts(users, links, votes, posts):
+            self._take_authors(batch)
             if thread is not None:
                 batch.threads.append(thread)
             batch.messages.append(message)
@@ -169,6 +177,7 @@ class StackExchangeReader(SourceReader):
                 yield batch
                 batch = Batch()
         for message in self._comments(users, posts):
+            self._take_authors(batch)
             batch.messages.append(message)
             if len(batch) >= self.batch_size:
                 yield batch
@@ -210,7 +219,7 @@ class StackExchangeReader(SourceReader):
     # -- people -------------------------------------------------------------------------------------------
     def _people(self) -> Iterator[Person]:
         if self._member("Users.xml") is None:
-            self.warn(self.path, None, "no Users.xml: posts are imported without authors")
+            self.warn(self.path, None, "no Users.xml: authors are taken from the posts' OwnerUserId/OwnerDisplayName")
         for r in self._records("Users.xml", "users"):
             uid = r.attrs.get("Id", "").strip()
             if not _is_int(uid):
@@ -379,7 +388,8 @@ class StackExchangeReader(SourceReader):
         url: str,
     ) -> Message:
         meta: dict[str, Any] = dict(votes.get(pid, {}))
-        author = self._author(r.attrs.get("OwnerUserId"), r.attrs.get("OwnerDisplayName"), users, meta)
+        where = f"post id={pid} (line {r.line})"
+        author = self._author(r, where, r.attrs.get("OwnerUserId"), r.attrs.get("OwnerDisplayName"), users, meta)
         edited = None
         if r.attrs.get("LastEditDate"):
             try:
@@ -402,15 +412,48 @@ class StackExchangeReader(SourceReader):
             meta=meta,
         )
 
-    def _author(self, uid: str | None, display: str | None, users: set[str], meta: dict[str, Any]) -> str | None:
+    def _author(
+        self,
+        r: XmlRecord,
+        where: str,
+        uid: str | None,
+        display: str | None,
+        users: set[str],
+        meta: dict[str, Any],
+    ) -> str | None:
         uid = (uid or "").strip()
+        display = " ".join((display or "").split())
         if uid in users:
             return uid
+        if self._from_posts is not None and uid:
+            if not _is_int(uid):
+                self.warn(r.file, where, f"owner user id {uid[:40]!r} is not a number; imported without an author")
+            else:
+                users.add(uid)
+                self._from_posts.append(self._owner(uid, display))
+                return uid
         if uid:
-            meta["owner_user_id"] = uid  # a user the dump does not list (deleted, or Users.xml missing)
+            meta["owner_user_id"] = uid[:40]  # a user the dump does not list (deleted), or an unusable id
         if display:
-            meta["owner_display_name"] = display
+            meta["owner_display_name"] = display[:300]
         return None
+
+    def _owner(self, uid: str, display: str) -> Person:
+        """A person known only from a post or comment they wrote (a dump without Users.xml)."""
+        return Person(
+            source=self.source,
+            external_id=uid,
+            name=(display or f"user {uid}")[:300],
+            aliases=[Alias(AliasKind.STACKEXCHANGE, f"{self.site}:{uid}")],
+            is_bot=int(uid) < 0,
+            meta={"site": self.site, "from_posts": True},
+        )
+
+    def _take_authors(self, batch: Batch) -> None:
+        """Put the people first seen in the pending post into its batch (people are written before messages)."""
+        if self._from_posts:
+            batch.people.extend(self._from_posts)
+            self._from_posts.clear()
 
     # -- comments -----------------------------------------------------------------------------------------
     def _comments(self, users: set[str], posts: _PostIndex) -> Iterator[Message]:
@@ -427,7 +470,7 @@ class StackExchangeReader(SourceReader):
             if created is None:
                 continue
             meta: dict[str, Any] = {}
-            author = self._author(r.attrs.get("UserId"), r.attrs.get("UserDisplayName"), users, meta)
+            author = self._author(r, where, r.attrs.get("UserId"), r.attrs.get("UserDisplayName"), users, meta)
             text = self._text(r, where, r.attrs.get("Text", "").strip())
             yield Message(
                 source=self.source,
@@ -493,7 +536,8 @@ def _tags(raw: str) -> list[str]:
 
 
 def _is_int(value: str) -> bool:
-    return bool(value) and value.lstrip("-").isdigit()
+    """ASCII digits with an optional minus (``str.isdigit`` also accepts "²" or "--5", which ``int`` refuses)."""
+    return _INT.fullmatch(value) is not None
 
 
 def _int(value: str | None) -> int:
