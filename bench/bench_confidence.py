@@ -47,11 +47,12 @@ from bench_ask_latency import topic_question_and_key
 from semeval_data import Original, load
 from whoknows.access import Viewer
 from whoknows.index.analyzer import analyze, analyze_query
+from whoknows.index.embedders import Embedder
 from whoknows.ingest import ingest
 from whoknows.memory import rebuild_memory
 from whoknows.memory.ask import MemoryHit, MemorySearch
 from whoknows.memory.confidence import ANSWERS, FEATURES, ConfidenceModel, similarities
-from whoknows.memory.memory_index import build_memory_index
+from whoknows.memory.memory_index import build_memory_index, packaged_embedder
 from whoknows.model import Batch, Message, MessageKind, Person, Space, SpaceKind, Thread, Visibility
 from whoknows.store import Store, open_store, schema
 
@@ -240,7 +241,10 @@ def _other_site_questions(site: Path, tmp: Path) -> list[str]:
 
 
 # -- asking -----------------------------------------------------------------------------------------------------
-def collect(source: Source, tmp: Path) -> None:
+def collect(source: Source, tmp: Path, sim_model: Embedder | None = None) -> None:
+    """``sim_model``: a packaged model (``--sim``) for the ``sim`` feature instead of the index's own vectors
+    (which small memories do not have). The five shown hits are embedded per question, the same cosine an index
+    built with that model would hold."""
     rebuild_memory(source.store)
     path = tmp / f"{source.name.replace(' ', '_')}-index"
     build_memory_index(source.store, path)
@@ -253,7 +257,9 @@ def collect(source: Source, tmp: Path) -> None:
         res = source.search.ask(q.text, viewer, k=K)
         vector = source.search.index.vector
         sims = similarities(
-            vector.embedder if vector else None, q.text, [f"{h.question}\n{h.solution or ''}" for h in res.solutions]
+            sim_model or (vector.embedder if vector else None),
+            q.text,
+            [f"{h.question}\n{h.solution or ''}" for h in res.solutions],
         )
         hits = []
         for h, sim in zip(res.solutions, sims, strict=True):
@@ -385,13 +391,20 @@ def main() -> None:
     ap.add_argument("--no-demo", action="store_true")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--sim",
+        default="",
+        choices=["", "wordllama", "minilm-numpy", "e5"],
+        help="compute the sim feature with this packaged model (default: the index's vectors, if any)",
+    )
     args = ap.parse_args()
     started, cpu = time.perf_counter(), time.process_time()
+    sim_model = packaged_embedder(args.sim) if args.sim else None
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         sources = []
         for s in sources_from(args, tmp):
-            collect(s, tmp)
+            collect(s, tmp, sim_model)
             sources.append(s)
             print(f"collected {s.name}: {len(s.rows)} questions", file=sys.stderr)
         results = []

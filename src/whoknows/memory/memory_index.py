@@ -88,7 +88,7 @@ def embedder_choice(path: Path) -> str:
     return choice if choice in EMBEDDER_CHOICES else "auto"
 
 
-def _packaged(choice: str) -> Embedder:
+def packaged_embedder(choice: str) -> Embedder:
     if choice == "wordllama":
         from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
 
@@ -127,7 +127,7 @@ def build_memory_index(
     if vectors is None:
         vectors = choice != "none" and (choice != "auto" or fingerprint["pairs"] >= MIN_VECTOR_DOCS)
     if vectors and fingerprint["pairs"] and choice in ("wordllama", "minilm-numpy", "e5"):
-        model = _packaged(choice)
+        model = packaged_embedder(choice)
     elif vectors and fingerprint["pairs"]:
         model = _train_public(store)
     with store.read() as conn:
