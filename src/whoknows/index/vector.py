@@ -36,6 +36,7 @@ class VectorRetriever:
         #: Score every vector even where a segment has IVF lists (benchmarks compare the two).
         self.exact = exact
         self._last = LastQuery()
+        self._qvec: tuple[str, FloatArray] | None = None
 
     def _all_scores(self, seg: Segment, vecs: FloatArray, query: str, q: FloatArray) -> FloatArray:
         """``vecs @ q`` over the whole segment, once per question (see :mod:`whoknows.index.lastquery`)."""
@@ -61,10 +62,36 @@ class VectorRetriever:
         self._last.put(seg, "ivf", (query, n_probe), (rows, scores))
         return rows, scores
 
+    def _query_vector(self, query: str) -> FloatArray:
+        """The question's vector, embedded once per question (ranking and :meth:`similarity` share it)."""
+        if self._qvec is not None and self._qvec[0] == query:
+            return self._qvec[1]
+        q: FloatArray = embed_queries(self.embedder, [query])[0].astype(np.float32)
+        self._qvec = (query, q)
+        return q
+
+    def similarity(self, query: str, doc_ids: list[int]) -> dict[int, float]:
+        """Cosine of the question and each stored document (ids not in the index are left out). Reads the
+        stored vectors: nothing is embedded but the question."""
+        if not doc_ids or not query.strip():
+            return {}
+        q = self._query_vector(query)
+        wanted = np.asarray(doc_ids, dtype=np.int64)
+        out: dict[int, float] = {}
+        for seg in self.source.segments:  # oldest first: a newer copy of a document wins
+            if seg.vectors is None or len(seg) == 0:
+                continue
+            rows = np.flatnonzero(np.isin(seg.doc_ids, wanted))
+            if len(rows):
+                vecs = np.asarray(seg.vectors[rows], dtype=np.float32)
+                for doc, score in zip(seg.doc_ids[rows].tolist(), (vecs @ q).tolist(), strict=True):
+                    out[int(doc)] = float(score)
+        return out
+
     def rank(self, query: str, k: int, filters: Filters = NO_FILTER) -> list[Scored]:
         if k <= 0 or filters.allows_nothing() or not query.strip():
             return []
-        q = embed_queries(self.embedder, [query])[0].astype(np.float32)
+        q = self._query_vector(query)
         if not np.any(q):
             return []
         parts = []

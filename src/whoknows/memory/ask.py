@@ -26,7 +26,7 @@ from whoknows.access import Viewer
 from whoknows.errors import InputError
 from whoknows.index import Filters, SearchIndexError
 from whoknows.index.analyzer import analyze, analyze_query
-from whoknows.memory.confidence import ANSWERS, QueryTerms, hit_features, verdict
+from whoknows.memory.confidence import ANSWERS, CALIBRATED, CALIBRATED_EMBEDDER, QueryTerms, hit_features, verdict
 from whoknows.memory.memory_index import open_memory_index, store_fingerprint
 from whoknows.memory.summary import AnswerSentence, combined_answer, sentences
 from whoknows.store import Store, schema
@@ -137,7 +137,7 @@ class MemorySearch:
             [h.doc_id for h in ranked], {h.doc_id: h.score for h in ranked}, viewer, k
         )
         q = self._query_terms(question, spaces)
-        solutions = self._calibrate(q, solutions)
+        solutions = self._calibrate(question, q, solutions)
         best = max((h.confidence for h in solutions), default=0.0)
         return AskResult(
             question,
@@ -158,12 +158,15 @@ class MemorySearch:
         idf, absent = self.index.lexical.term_idf(question, Filters(spaces=spaces))
         return QueryTerms(frozenset(analyze_query(question)), idf, absent)
 
-    def _calibrate(self, q: QueryTerms, hits: list[MemoryHit]) -> list[MemoryHit]:
+    def _calibrate(self, question: str, q: QueryTerms, hits: list[MemoryHit]) -> list[MemoryHit]:
         """Each solution's confidence and its features (:mod:`whoknows.memory.confidence`), from the reader's own
         statistics and readable hits only."""
         if not hits:
             return hits
         terms = set(q.terms)
+        vector = self.index.vector
+        calibrated = vector is not None and vector.embedder.kind == CALIBRATED_EMBEDDER
+        sims = vector.similarity(question, [h.question_id for h in hits]) if calibrated and vector else {}
         for i, hit in enumerate(hits):
             nxt = hits[i + 1].score if i + 1 < len(hits) else 0.0
             hit.features = {
@@ -177,7 +180,11 @@ class MemorySearch:
                     margin=(hit.score - nxt) / hit.score if hit.score > 0 else 0.0,
                 ).items()
             }
-            hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
+            if calibrated:
+                hit.features["sim"] = round(max(0.0, sims.get(hit.question_id, 0.0)), 4)
+                hit.confidence = CALIBRATED.probability(hit.features)
+            else:
+                hit.confidence = _coverage(terms, hit) * (hit.solution_confidence or 0.0)
             hit.verdict = verdict(hit.confidence)
         return hits
 

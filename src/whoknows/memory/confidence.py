@@ -1,10 +1,15 @@
 """How likely the shown solution answers the question: the words for it, and the features a calibrated
 probability is built from.
 
-Today's confidence (``memory.ask``) is the share of the question's words a hit covers times the extractor's
-confidence in the solution. ``bench/bench_confidence.py`` fits a logistic model over the features below leave-one-
-source-out and judges its calibration on the source left out; it does not yet calibrate on every source (see
-docs/search.md), so the product does not use it.
+Two confidences, chosen by what the memory index holds (``memory.ask``):
+
+* with MiniLM vectors (``whoknows reindex --embedder minilm-numpy``): :data:`CALIBRATED`, a logistic model over
+  the features below, fitted by ``bench/bench_confidence.py --sim minilm-numpy`` on every labelled source there
+  is (SemEval-2016 train 1, train 2 and dev; the ai and beer Stack Exchange duplicates against the other site's
+  questions; the demo organisation) and judged leave-one-source-out on each before (docs/search.md has the
+  per-source figures). Refit with that command when sources are added; it prints the weights.
+* otherwise the share of the question's words a hit covers times the extractor's confidence in the solution
+  (the fitted model needs ``sim``, and word vectors trained on a small corpus, or none, do not give it).
 
 Features of one hit, all computed from what the reader may see (the reader's own term statistics, the hit's
 text, the other readable hits):
@@ -15,8 +20,8 @@ text, the other readable hits):
 * ``cov_q_idf`` — the same share for the hit's question alone (the question asked the same thing?).
 * ``missing_idf`` — the idf-weighted share of the question's words that no readable document holds at all.
 * ``rarest`` — whether the hit holds the question's rarest known word.
-* ``sim`` — cosine similarity of the question and the hit in word vectors (:func:`similarities`; 0 without
-  vectors). An embedding per question that the product's confidence does not use: only the benchmark adds it.
+* ``sim`` — cosine similarity of the question and the hit in the index's vectors (the stored document vector and
+  the question's; :func:`similarities` embeds both for the benchmark's other models).
 * ``solution`` — the extractor's confidence that the reply solved its own question.
 * ``agree`` — how many of the other top hits say the same (folded duplicates), log-scaled.
 * ``margin`` — how far the hit's retrieval score is ahead of the next hit's.
@@ -51,6 +56,26 @@ class ConfidenceModel:
     def probability(self, features: Mapping[str, float]) -> float:
         z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+#: The calibrated confidence with MiniLM similarity (sign-constrained logistic regression, L2 = 1, fitted on all
+#: six sources by ``bench/bench_confidence.py --sim minilm-numpy``).
+CALIBRATED = ConfidenceModel(
+    weights={
+        "cov_idf": 0.4142,
+        "cov_q_idf": 1.8742,
+        "missing_idf": 0.0,
+        "rarest": 0.0,
+        "sim": 7.7002,
+        "solution": 0.0,
+        "agree": 1.0503,
+        "margin": 0.6351,
+    },
+    intercept=-5.2752,
+    fitted_on="semeval train-part1 v2.0, train-part2, dev; ai and beer duplicates + other site; demo org",
+)
+#: The embedder kind whose similarities :data:`CALIBRATED` was fitted with.
+CALIBRATED_EMBEDDER = "minilm-numpy"
 
 
 @dataclass(frozen=True, slots=True)
