@@ -2,8 +2,10 @@
 
 Extractive only: every sentence is a reader-visible solution's own words, with the question it answered, who
 gave it and the link. Sentences are scored by the idf-weighted share of the question's words they contain (the
-reader's own statistics, :class:`whoknows.memory.confidence.QueryTerms`), scaled down when they add fewer than
-:data:`NEW_TERMS` words of their own (a sentence that only repeats the question's topic tells nothing); a
+reader's own statistics, :class:`whoknows.memory.confidence.QueryTerms`) times their solution's confidence (a
+sentence from a solution that may not answer the question does not lead one that does), scaled down when they
+add fewer than :data:`NEW_TERMS` words of their own (a sentence that only repeats the question's topic tells
+nothing); a
 sentence saying what a chosen one already says is skipped, and chatter ("Sure.", "Let me know how it goes.")
 never qualifies.
 """
@@ -60,7 +62,8 @@ def combined_answer(q: QueryTerms, hits: list[MemoryHit]) -> list[AnswerSentence
             continue
         for position, (text, terms) in enumerate(sentences(hit.solution)):
             new = len(terms - q.terms)
-            score = sum(q.weight(t) for t in q.terms & terms) / total * min(1.0, new / NEW_TERMS)
+            cover = sum(q.weight(t) for t in q.terms & terms) / total
+            score = cover * min(1.0, new / NEW_TERMS) * hit.confidence
             if score > 0:
                 scored.append((-score, card, position, text, terms, hit))
     scored.sort(key=lambda x: x[:3])
