@@ -94,9 +94,8 @@ def experts(
             f"\n[bold]{e.rank}. {e.name}[/bold] ({e.department or 'no department'}) score {e.score:.2f}",
             highlight=False,
         )
-        top = ", ".join(f"{name} {value:+.2f}" for name, value in list(e.signals.items())[:3])
-        if top:
-            out.print(f"   why: {top}", highlight=False)
+        if e.reason:
+            out.print(f"   why: {e.reason}", highlight=False)
         for ev in e.evidence[:3]:
             out.print(
                 f"   • {ev.snippet[:160]} [dim]({'; '.join(ev.why)}{', ' + ev.url if ev.url else ''})[/dim]",

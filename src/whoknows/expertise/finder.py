@@ -21,7 +21,7 @@ from whoknows.expertise.bundle import ExpertiseModel
 from whoknows.expertise.errors import ExpertiseMissingError
 from whoknows.expertise.evidence import ROLES
 from whoknows.expertise.features import QueryFeatures
-from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, iso, query_words, snippet, why
+from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, in_words, iso, query_words, snippet, why
 from whoknows.index import Filters
 from whoknows.index.analyzer import analyze_query
 from whoknows.store import Store
@@ -130,6 +130,21 @@ def find_experts(
     return result
 
 
+def _reason(model: ExpertiseModel, rows: list[int]) -> str:
+    """The person's matched messages (already filtered to what the reader may see), counted in words."""
+    t = model.table
+    answers = sum(ROLES[int(t.role[r])] == "answer" for r in rows)
+    latest = max((float(t.time[r]) for r in rows), default=None)
+    return in_words(
+        answers,
+        len(rows) - answers,
+        sum(bool(t.accepted[r]) for r in rows),
+        sum(bool(t.thanked[r]) and not bool(t.accepted[r]) for r in rows),
+        iso(latest) if latest is not None else None,
+        bool(rows),
+    )
+
+
 def _gist(question: str) -> str:
     words = " ".join(question.split())
     return words if len(words) <= 60 else words[:57] + "…"
@@ -145,7 +160,9 @@ def _attach_evidence(
     profile_only = [int(qf.cand[pos[e.person_id]]) for e in experts if not qf.votes.get(pos[e.person_id])]
     best = model.extractor.best_messages(question, filters, profile_only, EVIDENCE_PER_EXPERT)
     for e in experts:
-        votes = qf.votes.get(pos[e.person_id]) or best.get(int(qf.cand[pos[e.person_id]]), [])
+        matched = qf.votes.get(pos[e.person_id])
+        votes = matched or best.get(int(qf.cand[pos[e.person_id]]), [])
+        e.reason = _reason(model, [r for r, _ in matched or []])
         ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
         chosen[e.person_id] = [r for r, _ in ranked[:EVIDENCE_PER_EXPERT]]
     texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])

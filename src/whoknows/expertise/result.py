@@ -37,11 +37,36 @@ class Expert:
     evidence: list[EvidenceItem] = field(default_factory=list)
     #: The features that raised this person most (name -> contribution to the score).
     signals: dict[str, float] = field(default_factory=dict)
+    #: Why, in words, from the messages that matched the question (:func:`in_words`).
+    reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["score"] = round(self.score, 4)
         return d
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def in_words(answers: int, other: int, accepted: int, thanked: int, latest: str | None, matched: bool) -> str:
+    """ "answered 3 questions like this (2 accepted, 1 thanked), latest on 2026-05-05": counted over the matched
+    messages the reader may see; ``matched`` False when only the person's profile matched."""
+    if not matched:
+        return "no message matches this question; their past answers cover its topic"
+    parts = []
+    if answers:
+        parts.append(f"answered {_plural(answers, 'question')} like this")
+    if other:
+        parts.append(f"{'wrote' if not answers else 'and'} {_plural(other, 'other message')} about it")
+    text = " ".join(parts) if parts else "wrote about it"
+    praise = [f"{accepted} accepted"] * bool(accepted) + [f"{thanked} thanked"] * bool(thanked)
+    if praise:
+        text += f" ({', '.join(praise)})"
+    if latest:
+        text += f", latest on {latest[:10]}"
+    return text
 
 
 @dataclass

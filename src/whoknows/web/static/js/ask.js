@@ -212,7 +212,7 @@ function expertCard(e) {
       ? h(
           "details",
           { class: "why-expert", open: e.rank === 1 },
-          h("summary", {}, `Why: ${count(evidence.length, "answer")} like this`),
+          h("summary", {}, e.reason ? `Why: ${e.reason}` : `Why: ${count(evidence.length, "answer")} like this`),
           h("ul", { class: "evidence-list" }, evidence.map(evidenceItem)),
         )
       : null,
