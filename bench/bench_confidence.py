@@ -48,11 +48,12 @@ from semeval_data import Original, load
 from whoknows.access import Viewer
 from whoknows.index.analyzer import analyze, analyze_query
 from whoknows.index.embedders import Embedder
+from whoknows.index.embedders.base import PACKAGED_KINDS, packaged_embedder
 from whoknows.ingest import ingest
 from whoknows.memory import rebuild_memory
 from whoknows.memory.ask import MemoryHit, MemorySearch
 from whoknows.memory.confidence import ANSWERS, FEATURES, ConfidenceModel, similarities
-from whoknows.memory.memory_index import build_memory_index, packaged_embedder
+from whoknows.memory.memory_index import build_memory_index
 from whoknows.model import Batch, Message, MessageKind, Person, Space, SpaceKind, Thread, Visibility
 from whoknows.store import Store, open_store, schema
 
@@ -394,7 +395,7 @@ def main() -> None:
     ap.add_argument(
         "--sim",
         default="",
-        choices=["", "wordllama", "minilm-numpy", "e5"],
+        choices=["", *PACKAGED_KINDS],
         help="compute the sim feature with this packaged model (default: the index's vectors, if any)",
     )
     args = ap.parse_args()

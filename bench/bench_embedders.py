@@ -61,7 +61,7 @@ from semeval_data import load
 from whoknows.index import Doc, Filters, SearchIndex, evaluate, rrf_scores
 from whoknows.index.contract import NO_FILTER, Scored
 from whoknows.index.embedders import Embedder, train_static
-from whoknows.index.embedders.base import embed_queries
+from whoknows.index.embedders.base import PACKAGED_KINDS, embed_queries, packaged_embedder
 from whoknows.index.errors import ExtraMissingError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,22 +82,10 @@ def contenders(only: Sequence[str]) -> dict[str, Callable[[list[str]], Embedder]
     def ppmi(corpus: list[str]) -> Embedder:
         return train_static(corpus, dim=128)
 
-    def wordllama(corpus: list[str]) -> Embedder:
-        from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
+    def packaged(kind: str) -> Callable[[list[str]], Embedder]:
+        return lambda corpus: packaged_embedder(kind)
 
-        return WordLlamaEmbedder()
-
-    def minilm(corpus: list[str]) -> Embedder:
-        from whoknows.index.embedders.minilm_numpy import NumpyMiniLMEmbedder
-
-        return NumpyMiniLMEmbedder()
-
-    def e5(corpus: list[str]) -> Embedder:
-        from whoknows.index.embedders.e5 import E5Embedder
-
-        return E5Embedder()
-
-    all_ = {"ppmi-svd": ppmi, "wordllama": wordllama, "minilm-numpy": minilm, "e5": e5}
+    all_ = {"ppmi-svd": ppmi, **{kind: packaged(kind) for kind in PACKAGED_KINDS}}
     return {k: v for k, v in all_.items() if not only or k in only or k == "ppmi-svd"}
 
 

@@ -19,7 +19,7 @@ from whoknows.access import Viewer
 from whoknows.expertise import rows as store_rows
 from whoknows.expertise.bundle import ExpertiseModel
 from whoknows.expertise.errors import ExpertiseMissingError
-from whoknows.expertise.evidence import ROLES
+from whoknows.expertise.evidence import ANSWER, ROLES
 from whoknows.expertise.features import QueryFeatures
 from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, in_words, iso, query_words, snippet, why
 from whoknows.index import Filters
@@ -133,7 +133,7 @@ def find_experts(
 def _reason(model: ExpertiseModel, rows: list[int]) -> str:
     """The person's matched messages (already filtered to what the reader may see), counted in words."""
     t = model.table
-    answers = sum(ROLES[int(t.role[r])] == "answer" for r in rows)
+    answers = sum(int(t.role[r]) == ANSWER for r in rows)
     latest = max((float(t.time[r]) for r in rows), default=None)
     return in_words(
         answers,

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from whoknows.index import Doc, SearchIndex, SearchIndexError
 from whoknows.index.embedders import Embedder
+from whoknows.index.embedders.base import PACKAGED_KINDS, packaged_embedder
 from whoknows.index.embedders.static import train_static
 from whoknows.store import Store, schema
 from whoknows.store.chunking import in_chunks
@@ -75,7 +76,7 @@ def pair_docs(conn: Connection, question_ids: Sequence[int] | None = None) -> It
 #: What ``whoknows reindex --embedder`` accepts. ``auto``: the corpus-trained PPMI-SVD vectors when memory is large
 #: enough (:data:`MIN_VECTOR_DOCS`), else lexical only; ``none``: lexical only; the others name a packaged model
 #: (:mod:`whoknows.index.embedders`), which needs its package installed.
-EMBEDDER_CHOICES = ("auto", "ppmi-svd", "wordllama", "minilm-numpy", "e5", "none")
+EMBEDDER_CHOICES = ("auto", "ppmi-svd", *PACKAGED_KINDS, "none")
 CHOICE_FILE = "embedder-choice.json"
 
 
@@ -86,20 +87,6 @@ def embedder_choice(path: Path) -> str:
     except (OSError, ValueError, AttributeError):
         return "auto"
     return choice if choice in EMBEDDER_CHOICES else "auto"
-
-
-def packaged_embedder(choice: str) -> Embedder:
-    if choice == "wordllama":
-        from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
-
-        return WordLlamaEmbedder()
-    if choice == "minilm-numpy":
-        from whoknows.index.embedders.minilm_numpy import NumpyMiniLMEmbedder
-
-        return NumpyMiniLMEmbedder()
-    from whoknows.index.embedders.e5 import E5Embedder
-
-    return E5Embedder()
 
 
 def build_memory_index(
@@ -126,7 +113,7 @@ def build_memory_index(
     model: Embedder | None = None
     if vectors is None:
         vectors = choice != "none" and (choice != "auto" or fingerprint["pairs"] >= MIN_VECTOR_DOCS)
-    if vectors and fingerprint["pairs"] and choice in ("wordllama", "minilm-numpy", "e5"):
+    if vectors and fingerprint["pairs"] and choice in PACKAGED_KINDS:
         model = packaged_embedder(choice)
     elif vectors and fingerprint["pairs"]:
         model = _train_public(store)

@@ -55,6 +55,27 @@ def save_embedder(embedder: Embedder, folder: Path) -> None:
     (folder / "embedder.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
+#: Kinds whose model ships inside an installed package (nothing to train; the index saves at most a setting).
+PACKAGED_KINDS = ("wordllama", "minilm-numpy", "e5")
+
+
+def packaged_embedder(kind: str, folder: Path | None = None) -> Embedder:
+    """A packaged model by kind (:data:`PACKAGED_KINDS`), imported lazily; ``folder``: an index's saved settings."""
+    if kind == "minilm-numpy":
+        from whoknows.index.embedders.minilm_numpy import NumpyMiniLMEmbedder
+
+        return NumpyMiniLMEmbedder.load(folder) if folder is not None else NumpyMiniLMEmbedder()
+    if kind == "e5":
+        from whoknows.index.embedders.e5 import E5Embedder
+
+        return E5Embedder()
+    if kind == "wordllama":
+        from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
+
+        return WordLlamaEmbedder()
+    raise ValueError(f"{kind!r} is not a packaged embedder ({', '.join(PACKAGED_KINDS)})")
+
+
 def load_embedder(folder: Path) -> Embedder:
     try:
         meta = json.loads((folder / "embedder.json").read_text(encoding="utf-8"))
@@ -69,16 +90,6 @@ def load_embedder(folder: Path) -> Embedder:
         from whoknows.index.embedders.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder()
-    if kind == "minilm-numpy":
-        from whoknows.index.embedders.minilm_numpy import NumpyMiniLMEmbedder
-
-        return NumpyMiniLMEmbedder.load(folder)
-    if kind == "e5":
-        from whoknows.index.embedders.e5 import E5Embedder
-
-        return E5Embedder()
-    if kind == "wordllama":
-        from whoknows.index.embedders.wordllama_static import WordLlamaEmbedder
-
-        return WordLlamaEmbedder()
+    if kind in PACKAGED_KINDS:
+        return packaged_embedder(kind, folder)
     raise IndexCorruptError(f"unknown embedder kind {kind!r} in {folder}")
