@@ -13,6 +13,8 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+
 from whoknows.errors import WhoknowsError
 from whoknows.model import Batch, WriteStats
 from whoknows.store import Store, import_runs
@@ -59,10 +61,16 @@ def ingest(
     try:
         import_runs.heartbeat(store, import_id, {}, owner)
         for batch in batches:
-            stats = store.write_batch(writer, batch)
+
+            def record(conn: Connection, written: WriteStats) -> None:
+                so_far = WriteStats()
+                so_far.merge(result.stats)
+                so_far.merge(written)
+                import_runs.heartbeat_in(conn, import_id, so_far.counts, owner)
+
+            stats = store.write_batch(writer, batch, record)
             result.stats.merge(stats)
             result.batches += 1
-            import_runs.heartbeat(store, import_id, result.stats.counts, owner)
             if progress is not None:
                 progress(batch, stats)
     except BaseException as exc:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from whoknows.store import schema
 
@@ -88,13 +88,18 @@ def running_stats(counts: dict[str, Any], owner: Owner, now: datetime | None = N
 
 def heartbeat(store: Store, import_id: int, counts: dict[str, Any], owner: Owner) -> None:
     """Record that run ``import_id`` is alive (and its counts so far)."""
-    i = schema.imports
     with store.write() as conn:
-        conn.execute(
-            update(i)
-            .where(i.c.id == import_id, i.c.status.in_(("running", "interrupted")))
-            .values(status="running", error=None, stats=running_stats(counts, owner))
-        )
+        heartbeat_in(conn, import_id, counts, owner)
+
+
+def heartbeat_in(conn: Connection, import_id: int, counts: dict[str, Any], owner: Owner) -> None:
+    """:func:`heartbeat` inside the caller's transaction (the one that wrote the rows those counts count)."""
+    i = schema.imports
+    conn.execute(
+        update(i)
+        .where(i.c.id == import_id, i.c.status.in_(("running", "interrupted")))
+        .values(status="running", error=None, stats=running_stats(counts, owner))
+    )
 
 
 def dead_reason(row: Any, now: datetime | None = None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -155,11 +155,16 @@ class Store:
     def writer(self, import_id: int | None) -> BatchWriter:
         return BatchWriter(import_id)
 
-    def write_batch(self, writer: BatchWriter, batch: Batch) -> WriteStats:
-        """Write ``batch`` in one transaction: all of it or (on any error) none of it."""
+    def write_batch(
+        self, writer: BatchWriter, batch: Batch, then: Callable[[Connection, WriteStats], None] | None = None
+    ) -> WriteStats:
+        """Write ``batch`` in one transaction: all of it or (on any error) none of it. ``then`` runs in the same
+        transaction after the rows (an import's progress record, so it never lags what was committed)."""
         try:
             with self.write() as conn:
                 stats = writer.write(conn, batch)
+                if then is not None:
+                    then(conn, stats)
         except BaseException:
             writer.rollback()
             raise
