@@ -3,11 +3,16 @@
 Roles: the thread's first message is the *question* when the thread is a question thread (a ``question`` kind, an
 ``answer`` in it, or a question mark in the opener); a reply by someone other than the asker is an *answer* (on a
 Q&A site only posts of kind ``answer`` are answers and the rest are *comments*); the asker's later messages are
-*follow-ups*; any message of a thread that is not a question is a plain *message*.
+*follow-ups*; any message of a thread that is not a question is a plain *message*. In chat a reply that gives no
+know-how (a brush-off, a redirect, "I don't know" or a pure question: :func:`whoknows.expertise.nonanswer.
+is_non_answer`) is a *comment*, not an answer, unless it is accepted or check-marked: a comment is no answer in the
+training labels or the reason sentence (it still counts as a contribution, e.g. in ``vote_other``). On a Q&A site a
+posted answer stays an answer whatever it says.
 
 Reception: ``accepted`` (the source's accepted flag, or a check-mark reaction on chat), ``thanked`` (the asker's
 follow-up says thanks: the credit goes to the reply it answers, else to a check-marked reply, else to the latest
-answer before it), ``score`` (votes) and ``reactions`` (total count).
+answer before it; a thanked comment is marked thanked but stays a comment), ``score`` (votes) and ``reactions``
+(total count).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from whoknows.expertise.nonanswer import is_non_answer
 from whoknows.expertise.rows import MessageRow
 
 ROLES = ("answer", "comment", "message", "question", "followup")
@@ -77,6 +83,8 @@ def thread_evidence(rows: Sequence[MessageRow]) -> list[Evidence]:
             roles[r.id] = FOLLOWUP
         elif qa_site:
             roles[r.id] = ANSWER if r.kind == "answer" else COMMENT
+        elif not (r.accepted or CHECK_REACTIONS & r.reactions.keys()) and is_non_answer(r.text):
+            roles[r.id] = COMMENT
         else:
             roles[r.id] = ANSWER
     checked = {r.id for r in rows if roles[r.id] == ANSWER and CHECK_REACTIONS & r.reactions.keys()}
