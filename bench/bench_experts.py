@@ -1,21 +1,35 @@
-"""Expert finding benchmark: Stack Exchange dumps (temporal split) and the demo organisation (planted truth).
+"""Expert finding benchmark: any mix of Stack Exchange dumps and chat files (temporal split) and the demo
+organisation (planted truth), every source reported separately and then together, worst first.
 
-    python bench/bench_experts.py [SITE_DIR ...] [--demo-messages 20000] [--no-ablation] [--json out.json]
+    python bench/bench_experts.py [SOURCE ...] [--demo-messages 20000] [--no-ablation] [--json out.json]
                                   [--work DIR] [--boot 10000] [--other-cuts 0.6,0.7,0.9] [--rebuild-days 7]
 
-Protocol (TCQR, WSDM 2020; SE-PEF 2023): answered questions sorted by CreationDate; the first 80% are history,
+A SOURCE is a Stack Exchange dump folder (with ``Posts.xml``; ``Users.xml`` and the rest optional) or a chat file
+(the ``<slack>`` XML of the racket #general export); the default is ai, beer and racket 2017, 2018, 2019 from
+``../shared/data``, plus the demo organisation.
+
+Protocol (TCQR, WSDM 2020; SE-PEF 2023): answered questions sorted by creation time; the first 80% are history,
 the last 20% test. The model is built from the history only (messages before the first test question), its
 weights fitted by time-ordered validation inside that history; candidates are everyone who answered before the
-cut. Ground truth (:func:`protocol_questions`): the authors of the question's answer posts (grade 1; the asker
-too when they answered their own question) and the author of the accepted answer (grade 2); comments never count,
-and a question without an answer post is not answered. On chats (an opener that asks): the repliers, grade 2 for
-the first replier the asker thanked, else the first replier. Rankers never propose the asker, so a question
-answered only by its asker scores 0 for every ranker ("self-answered only" below, kept in the averages like cold
-start). Cold start = share of test questions whose answerers never answered before the cut (no ranker can find
-them; they stay in the averages). The same procedure runs on every site: nothing is tuned per dataset. The
-ablation refits the default ranker without one feature group at a time (on the same history) and scores it on the
-same test questions. A site with fewer than 10 test questions or fewer than 3 people who answered before the cut
-is reported as skipped (with those counts), never fitted.
+cut. Ground truth (:func:`expert_sources.protocol_questions`): on a Q&A site the authors of the question's answer
+posts (grade 1; the asker too when they answered their own question) and the author of the accepted answer
+(grade 2); comments never count, and a question without an answer post is not answered. On chats every
+conversation's opener asks: the repliers other than the opener (grade 1), grade 2 for the first replier the asker
+thanked, else the first replier. Rankers never propose the asker, so a question answered only by its asker scores
+0 for every ranker ("self-answered only" below, kept in the averages like cold start). Cold start = share of test
+questions whose answerers never answered before the cut (no ranker can find them; they stay in the averages).
+The same procedure runs on every source: nothing is tuned per dataset. The ablation refits the default ranker
+without one feature group at a time (on the same history) and scores it on the same test questions. A source with
+fewer than 10 test questions or fewer than 3 people who answered before the cut is reported as skipped (with
+those counts), never fitted. Diversity: distinct top-3 lists over test questions (1.0: every question its own
+three people; a ranking that ignores the question scores near 0).
+
+The closing table (:func:`summary`) ranks every scored source by the default's MRR ratio to that source's best
+baseline, worst first, with the paired-bootstrap interval of the MRR difference and both rankers' diversity. The
+default there is the ranker as ``find_experts`` runs it (asker known, under the asker's readable spaces), in the
+configuration (:data:`expert_sources.CONFIGS`: which features the ranker is fitted on) chosen by leave-one-source-
+out validation: for each source, the configuration with the best mean log MRR ratio on the *other* sources. The
+product ships :data:`expert_sources.SHIPPED`; the table also prints the configuration chosen over every source.
 
 Check against an independent implementation (:func:`independent_most_active`): the truth and the most-active
 baseline recomputed straight from Posts.xml with plain ``xml.etree`` (not the product's importer or store); the
@@ -45,17 +59,14 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 
-from whoknows.demo import DemoConfig, load_demo
 from whoknows.expertise import ExpertiseModel, build_expertise
-from whoknows.expertise import rows as store_rows
 from whoknows.expertise.evaluation import (
     METRICS,
     JudgedQuestion,
@@ -66,106 +77,57 @@ from whoknows.expertise.evaluation import (
     run,
     temporal_split,
 )
-from whoknows.expertise.evidence import ANSWER, QUESTION, thread_evidence
+from whoknows.expertise.features import Z_PREFIX
 from whoknows.expertise.learn import Group, fit_time_ordered, load_groups
-from whoknows.importers import reader_for
 from whoknows.index import Filters, evaluate, format_table
 from whoknows.index.evaluate import metric_value
-from whoknows.ingest import ingest
-from whoknows.store import Store, open_store, schema
+from whoknows.store import Store, schema
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SITES = [
-    REPO.parent / "shared/data/stackexchange/ai.stackexchange.com",
-    REPO.parent / "shared/data/stackexchange/beer.stackexchange.com",
-]
-DEFAULT = "default (learned)"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from expert_sources import (
+    DEFAULT,
+    DEFAULT_SOURCES,
+    DEMO,
+    MIN_PEOPLE,
+    MIN_TEST_QUESTIONS,
+    SHIPPED,
+    Collected,
+    Source,
+    Split,
+    best_baseline,
+    collect,
+    demo_questions,
+    diversity,
+    loso_select,
+    open_source,
+    protocol_questions,
+    shipped_choice,
+    source_kind,
+    split_site,
+)
+
+__all__ = ["MIN_PEOPLE", "MIN_TEST_QUESTIONS", "Split", "demo_questions", "protocol_questions"]
 #: Reported beside the issue's four metrics (not part of the acceptance criterion).
 EXTRA_METRICS = ("r@10",)
 QUESTION_RELATIVE = ("vote_share", "vote_lift", "vote_top", "topic_idle", "asker_helped")
+
+
+def _raw(name: str) -> str:
+    """The feature a per-question standardised copy (``z_...``) comes from; a raw feature's own name."""
+    return name.removeprefix(Z_PREFIX)
+
+
 FEATURE_GROUPS: dict[str, Callable[[str], bool]] = {
-    "voting (M2)": lambda n: n.startswith("vote_") and n not in QUESTION_RELATIVE,
-    "profile (M1)": lambda n: n == "profile",
-    "reception": lambda n: n in ("accepted", "accept_rate", "pos_score", "vote_good"),
-    "graph": lambda n: n in ("askers", "pagerank"),
-    "activity/recency": lambda n: n in ("answers", "decayed", "days_idle", "vote_recent", "questions"),
-    "question-relative": lambda n: n in QUESTION_RELATIVE,
+    "voting (M2)": lambda n: _raw(n).startswith("vote_") and _raw(n) not in QUESTION_RELATIVE,
+    "profile (M1)": lambda n: _raw(n) == "profile",
+    "reception": lambda n: _raw(n) in ("accepted", "accept_rate", "pos_score", "vote_good"),
+    "graph": lambda n: _raw(n) in ("askers", "pagerank"),
+    "activity/recency": lambda n: _raw(n) in ("answers", "decayed", "days_idle", "vote_recent", "questions"),
+    "question-relative": lambda n: _raw(n) in QUESTION_RELATIVE,
+    "standardised copies": lambda n: n.startswith(Z_PREFIX),
 }
-#: Below these a site is reported as skipped, not fitted and scored.
-MIN_TEST_QUESTIONS = 10
-MIN_PEOPLE = 3
 #: How far the product's most-active MRR may lie from the independent computation's.
 MOST_ACTIVE_TOLERANCE = 0.02
-
-
-# -- ground truth as the protocol states it ----------------------------------------------------------------
-def protocol_questions(store: Store) -> list[JudgedQuestion]:
-    """Every answered question of the store, judged by the protocol, oldest first (ties: message id).
-
-    Q&A sites (a thread opened by a ``question`` post): the authors of its ``answer`` posts, the asker included
-    (grade 1), the accepted answer's author grade 2; comments never count; no answer post, not answered.
-    Chats (any other thread whose opener asks): the repliers (grade 1), the first replier the asker thanked, else
-    the first replier, grade 2."""
-    out: list[JudgedQuestion] = []
-    for batch in store_rows.iter_threads(store):
-        for rows in batch:
-            judged = _judged(rows)
-            if judged is not None:
-                out.append(judged)
-    out.sort(key=lambda q: (q.time, q.message_id))
-    return out
-
-
-def _judged(rows: Sequence[store_rows.MessageRow]) -> JudgedQuestion | None:
-    root = next((r for r in rows if r.kind == "question"), None)
-    grades: dict[int, int] = {}
-    if root is not None:  # a Q&A site (an answer may predate its question after a merge: order does not matter)
-        for r in rows:
-            if r.kind == "answer" and r.author_id is not None:
-                grades[r.author_id] = max(grades.get(r.author_id, 0), 2 if r.accepted else 1)
-    else:
-        root = rows[0]
-        ev = thread_evidence(rows)
-        if ev[0].role != QUESTION:
-            return None
-        repliers = [(e.author_id, e.thanked) for e in ev[1:] if e.role == ANSWER and e.author_id is not None]
-        grades = {author: 1 for author, _ in repliers if author is not None}
-        best = next((a for a, thanked in repliers if thanked), repliers[0][0] if repliers else None)
-        if best is not None:
-            grades[best] = 2
-    if not grades:
-        return None
-    return JudgedQuestion(str(root.id), root.id, root.text, root.author_id, root.time, grades)
-
-
-@dataclass
-class Split:
-    """A site's temporal split, or why it cannot be scored (``skipped``)."""
-
-    questions: int
-    cut: datetime | None
-    test: list[JudgedQuestion]
-    skipped: str | None = None
-
-
-def split_site(questions: Sequence[JudgedQuestion], history: float = 0.8) -> Split:
-    """The temporal split of ``questions``; ``skipped`` says why when there are too few test questions or too few
-    people who answered before the cut (the rest of the run goes on)."""
-    test = list(questions[int(len(questions) * history) :])
-    if len(test) < MIN_TEST_QUESTIONS:
-        return Split(
-            len(questions), None, test, f"skipped: {len(test)} test questions (fewer than {MIN_TEST_QUESTIONS})"
-        )
-    cut, test = temporal_split(questions, history)
-    people = {p for q in questions if q.time < test[0].time for p in q.grades}
-    if len(people) < MIN_PEOPLE:
-        return Split(
-            len(questions),
-            cut,
-            test,
-            f"skipped: {len(people)} people answered before the cut (fewer than {MIN_PEOPLE})",
-        )
-    return Split(len(questions), cut, test)
 
 
 # -- the independent check: straight from Posts.xml -------------------------------------------------------
@@ -341,9 +303,9 @@ def ablation(
     return evaluate(runs, qrels(test), METRICS)
 
 
-def other_cuts(store: Store, work: Path, site: str, cuts: list[float]) -> dict[str, dict[str, object]]:
+def other_cuts(src: Source, work: Path, cuts: list[float]) -> dict[str, dict[str, object]]:
     """Per history share: each metric's default value and the best baseline's (name, value), model as of the cut."""
-    questions = protocol_questions(store)
+    store, site, questions = src.store, src.name.replace(" ", "-"), src.questions
     out: dict[str, dict[str, object]] = {}
     lines = ["   other cuts (history share: metric default vs best baseline):"]
     for share in cuts:
@@ -402,63 +364,58 @@ def rebuilt_every(
 
 
 def bench_site(
-    site: Path, work: Path, do_ablation: bool, boot: int, cuts: list[float], rebuild_days: float
-) -> dict[str, object]:
-    db = work / f"{site.name}.db"
-    fresh = not db.exists()
-    store = open_store(db)
-    reader = reader_for("stackexchange", site)
-    t0 = time.perf_counter()
-    if fresh:
-        ingest(store, reader.kind, reader.source, reader.batches())
-    questions = protocol_questions(store)
+    src: Source, work: Path, do_ablation: bool, boot: int, cuts: list[float], rebuild_days: float
+) -> tuple[dict[str, object], Collected | None]:
+    """One Stack Exchange dump or chat file: split, model from the history, every ranker on the test questions."""
+    questions = src.questions
     split = split_site(questions)
     if split.skipped is not None or split.cut is None:
-        print(f"\n== {site.name}: {split.skipped}; {len(questions)} answered questions")
-        store.close()
-        return {"questions": len(questions), "test": len(split.test), "skipped": split.skipped}
+        print(f"\n== {src.name}: {split.skipped}; {len(questions)} answered questions")
+        return {"questions": len(questions), "test": len(split.test), "skipped": split.skipped}, None
     cut, test = split.cut, split.test
     self_only = sum(1 for q in test if set(q.grades) == {q.asker_id})
+    slug = src.name.replace(" ", "-")
     t1 = time.perf_counter()
-    model = build_expertise(store, work / f"{site.name}-expertise", until=cut)
+    model = build_expertise(src.store, work / f"{slug}-expertise", until=cut)
     build_s = time.perf_counter() - t1
-    runs = run(store, baseline_rankers(model), test)
+    runs = run(src.store, baseline_rankers(model), test)
     table = evaluate(runs, qrels(test), METRICS + EXTRA_METRICS)
     sig = paired_bootstrap(runs, qrels(test), METRICS, boot)
     cold = cold_start_share(model, test)
     print(
-        f"\n== {site.name}: {len(questions)} answered questions, {len(test)} test (from {cut:%Y-%m-%d}), "
+        f"\n== {src.name} ({src.kind}): {len(questions)} answered questions, {len(test)} test (from {cut:%Y-%m-%d}), "
         f"cold start {cold:.1%}, self-answered only {self_only}"
     )
     print(
-        f"   import {t1 - t0:.1f} s, model build {build_s:.1f} s; half-life {_hl(model)}; "
+        f"   model build {build_s:.1f} s; half-life {_hl(model)}; "
         f"{model.manifest['training_questions']} training questions; L2 by time-ordered validation: {model.model.l2}"
     )
     print(format_table(table))
+    print(format_diversity(runs))
     print(format_bootstrap(sig))
-    check = check_independent(store, site, test, table["most-active"]["mrr"])
-    print("   weights (standardised):", model.model.weights())
     out: dict[str, object] = {
+        "kind": src.kind,
         "questions": len(questions),
         "test": len(test),
         "self_answered_only": self_only,
-        "independent_check": check,
         "cold_start": cold,
         "table": table,
+        "diversity": {k: diversity(v) for k, v in runs.items()},
         "bootstrap": sig,
         "weights": model.model.weights(),
         "half_life_days": model.manifest["half_life_days"],
     }
+    if src.kind == "stackexchange" and src.path is not None:
+        out["independent_check"] = check_independent(src.store, src.path, test, table["most-active"]["mrr"])
     if do_ablation:
-        abl = ablation(store, model, test, False)
+        abl = ablation(src.store, model, test, False)
         print(format_table(abl, "   ablation (refit without one feature group):"))
         out["ablation"] = abl
     if rebuild_days > 0:
-        out["rebuilt"] = rebuilt_every(store, work, site.name, model, test, cut, rebuild_days, boot)
+        out["rebuilt"] = rebuilt_every(src.store, work, slug, model, test, cut, rebuild_days, boot)
     if cuts:
-        out["other_cuts"] = other_cuts(store, work, site.name, cuts)
-    store.close()
-    return out
+        out["other_cuts"] = other_cuts(src, work, cuts)
+    return out, collect(src, model, test, runs)
 
 
 def _hl(model: ExpertiseModel) -> str:
@@ -466,80 +423,100 @@ def _hl(model: ExpertiseModel) -> str:
     return "none (no decay fits best)" if days is None else f"{days:g} days (max likelihood)"
 
 
-def demo_questions(
-    store: Store, truth: dict[str, object], source: str
-) -> tuple[list[JudgedQuestion], dict[str, dict[object, int]]]:
-    threads = truth["threads"]
-    topics = truth["topics"]
-    assert isinstance(threads, dict) and isinstance(topics, dict)
-    with store.read() as conn:
-        people = dict(
-            conn.execute(
-                select(schema.people.c.external_id, schema.people.c.id).where(schema.people.c.source == source)
-            ).all()
-        )
-        msgs = {
-            r.external_id: r
-            for r in conn.execute(
-                select(
-                    schema.messages.c.external_id,
-                    schema.messages.c.id,
-                    schema.messages.c.text,
-                    schema.messages.c.created_at,
-                ).where(schema.messages.c.source == source)
-            )
-        }
-    qs, planted = [], {}
-    for th in threads.values():
-        if th["medium"] == "crm" or not th["answerers"]:
-            continue
-        m = msgs[th["question_message"]]
-        grades = {people[a]: 1 for a in th["answerers"]}
-        if th["best_message"]:
-            grades[people[th["answerers"][0]]] = 2
-        when = (
-            m.created_at.timestamp()
-            if m.created_at.tzinfo
-            else m.created_at.replace(tzinfo=__import__("datetime").UTC).timestamp()
-        )
-        qid = str(m.id)
-        qs.append(JudgedQuestion(qid, m.id, m.text, people[th["asker"]], when, grades))
-        planted[qid] = {people[e]: 1 for e, _ in topics[th["topic"]]["experts"] if people[e] != people[th["asker"]]}
-    qs.sort(key=lambda q: (q.time, q.message_id))
-    return qs, planted
-
-
-def bench_demo(messages: int, work: Path, boot: int) -> dict[str, object]:
-    store = open_store(work / f"demo-{messages}.db")
+def bench_demo(src: Source, work: Path, boot: int) -> tuple[dict[str, object], Collected]:
+    qs, planted = src.questions, src.planted
     t0 = time.perf_counter()
-    res = load_demo(store, DemoConfig(messages=messages), truth_path=work / f"demo-{messages}-truth.json")
-    truth = json.loads(res.truth_path.read_text())
-    qs, planted = demo_questions(store, truth, truth["source"])
     cut, test = temporal_split(qs)
-    model = build_expertise(store, work / "demo-expertise", until=cut)
-    runs = run(store, baseline_rankers(model), test, as_asker=True)
+    model = build_expertise(src.store, work / "demo-expertise", until=cut)
+    runs = run(src.store, baseline_rankers(model), test, as_asker=True)
     answered = evaluate(runs, qrels(test), METRICS + EXTRA_METRICS)
     sig = paired_bootstrap(runs, qrels(test), METRICS, boot)
     experts = evaluate(runs, {q.qid: planted[q.qid] for q in test}, METRICS)
     sig_experts = paired_bootstrap(runs, {q.qid: planted[q.qid] for q in test}, METRICS, boot)
     print(
-        f"\n== demo org: {messages:,} messages, {len(qs)} answered questions, {len(test)} test, built in "
+        f"\n== demo org: {len(qs)} answered questions, {len(test)} test, model built in "
         f"{time.perf_counter() - t0:.1f} s; half-life {_hl(model)}; source types {model.manifest['source_kinds']}"
     )
     print(format_table(answered, "   truth = who actually answered (asked as the real asker):"))
+    print(format_diversity(runs))
     print(format_bootstrap(sig))
     print(format_table(experts, "   truth = the topic's planted experts:"))
     print(format_bootstrap(sig_experts))
-    print("   weights (standardised):", model.model.weights())
-    store.close()
-    return {
+    report: dict[str, object] = {
+        "kind": "demo",
         "answered": answered,
+        "diversity": {k: diversity(v) for k, v in runs.items()},
         "answered_bootstrap": sig,
         "planted_experts": experts,
         "planted_experts_bootstrap": sig_experts,
         "test": len(test),
         "weights": model.model.weights(),
     }
+    return report, collect(src, model, test, runs)
+
+
+def format_diversity(runs: dict[str, dict[str, list[object]]]) -> str:
+    return "   diversity (distinct top-3 lists / questions): " + ", ".join(
+        f"{k} {diversity(v):.2f}" for k, v in runs.items()
+    )
+
+
+def summary(collected: list[Collected], boot: int) -> dict[str, object]:
+    """Every source on one table, worst first: the default (its configuration chosen on the other sources) against
+    the source's best baseline, the ratio of their MRRs, the paired-bootstrap interval of the difference and the
+    diversity of both."""
+    selection = loso_select(collected)
+    rows = []
+    for c in collected:
+        sel = selection[c.name]
+        chosen, mine = sel["chosen"], sel["run"]
+        assert isinstance(mine, dict) and isinstance(chosen, str)
+        base_name, base_mrr = best_baseline(c)
+        judged = qrels(c.test)
+        runs = {**c.baselines, DEFAULT: mine}
+        table = evaluate(runs, judged, METRICS)
+        sig = paired_bootstrap({DEFAULT: mine, base_name: c.baselines[base_name]}, judged, ("mrr",), boot)["mrr"]
+        rows.append(
+            {
+                "source": c.name,
+                "kind": c.kind,
+                "test": len(c.test),
+                "config": chosen,
+                "default": table[DEFAULT],
+                "best_baseline": base_name,
+                "baseline": table[base_name],
+                "ratio": table[DEFAULT]["mrr"] / base_mrr if base_mrr > 0 else float("nan"),
+                "ci95": sig["ci95"],
+                "diversity": diversity(mine),
+                "baseline_diversity": diversity(c.baselines[base_name]),
+                "config_ratios": sel["ratios"],
+            }
+        )
+    rows.sort(key=lambda r: (float(str(r["ratio"])), str(r["source"])))
+    shipped = shipped_choice(selection)
+    print(
+        "\n== every source, worst first: the default (configuration chosen on the other sources, weights fitted on "
+        "the source's own history) vs the source's best baseline (MRR; paired bootstrap 95% CI of the difference)"
+    )
+    print(
+        f"   {'source':<12} {'test':>5}  {'default':>7} {'best baseline':<26} {'MRR':>6} {'ratio':>6}  "
+        f"{'95% CI of diff':<18} {'div':>5} {'base div':>8}  config"
+    )
+    for r in rows:
+        d, b, ci = r["default"], r["baseline"], r["ci95"]
+        assert isinstance(d, dict) and isinstance(b, dict) and isinstance(ci, list)
+        print(
+            f"   {r['source']:<12} {r['test']:>5}  {d['mrr']:>7.4f} {r['best_baseline']:<26} {b['mrr']:>6.4f} "
+            f"{r['ratio']:>5.2f}x  [{ci[0]:+.3f}, {ci[1]:+.3f}]  {r['diversity']:>5.2f} {r['baseline_diversity']:>8.2f}"
+            f"  {r['config']}"
+        )
+    print("   MRR ratio to the best baseline of every configuration (each fitted on the source's own history):")
+    for r in rows:
+        ratios = r["config_ratios"]
+        assert isinstance(ratios, dict)
+        print(f"     {r['source']:<12} " + "  ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
+    print(f"   chosen over every source (the product ships {SHIPPED!r}): {shipped!r}")
+    return {"rows": rows, "chosen_over_all": shipped, "shipped": SHIPPED}
 
 
 def _shares(text: str) -> list[float]:
@@ -554,7 +531,13 @@ def _shares(text: str) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sites", nargs="*", type=Path, default=DEFAULT_SITES)
+    ap.add_argument(
+        "sources",
+        nargs="*",
+        type=Path,
+        default=DEFAULT_SOURCES,
+        help="Stack Exchange dump folders and chat files (<slack> XML), any mix; default: ai, beer, racket 2017-2019",
+    )
     ap.add_argument("--demo-messages", type=int, default=20_000, help="0 skips the demo organisation")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--json", type=Path)
@@ -575,21 +558,27 @@ def main() -> None:
     args = ap.parse_args()
     if args.rebuild_days < 0:
         ap.error("--rebuild-days must be 0 (off) or a positive number of days")
-    missing = [s for s in args.sites if not (s / "Posts.xml").exists()]
-    if missing:
-        sys.exit(f"not a Stack Exchange dump folder: {', '.join(map(str, missing))}")
+    kinds = {s: source_kind(s) for s in args.sources}  # a clear error before any work
     report: dict[str, object] = {}
+    collected: list[Collected] = []
     with tempfile.TemporaryDirectory(prefix="wk-bench-experts-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        for site in args.sites:
-            report[site.name] = bench_site(
-                site, work, not args.no_ablation, args.boot, args.other_cuts, args.rebuild_days
-            )
+        for spec in args.sources:
+            src = open_source(str(spec), work, args.demo_messages)
+            site_cuts = args.other_cuts if kinds[spec] == "stackexchange" else []
+            report[src.name], got = bench_site(src, work, not args.no_ablation, args.boot, site_cuts, args.rebuild_days)
+            collected += [got] if got is not None else []
+            src.store.close()
         if args.demo_messages:
-            report["demo"] = bench_demo(args.demo_messages, work, args.boot)
+            src = open_source(DEMO, work, args.demo_messages)
+            report["demo"], got = bench_demo(src, work, args.boot)
+            collected.append(got)
+            src.store.close()
+        if collected:
+            report["summary"] = summary(collected, args.boot)
     if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
+        args.json.write_text(json.dumps(report, indent=1, default=float))
     failed = [
         name for name, r in report.items() if isinstance(r, dict) and r.get("independent_check", {}).get("ok") is False
     ]

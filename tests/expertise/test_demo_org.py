@@ -24,6 +24,7 @@ from whoknows.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_experts import DEFAULT, _shares, demo_questions, other_cuts, rebuilt_every
+from expert_sources import Source, protocol_questions
 
 #: Measured on this configuration (4,000 messages, seed 7): default MRR 0.590, most-active 0.145. Floors keep a margin.
 DEFAULT_MRR_FLOOR = 0.50
@@ -49,7 +50,7 @@ def test_bench_other_cuts_reports_each_share(store: Store, tmp_path: Path) -> No
     if store.backend != "sqlite":
         return
     load_demo(store, DemoConfig(messages=2000), truth_path=tmp_path / "truth.json")
-    got = other_cuts(store, tmp_path, "demo", [0.6, 0.8])
+    got = other_cuts(Source("demo", "demo", store, protocol_questions(store), False), tmp_path, [0.6, 0.8])
     assert list(got) == ["0.6", "0.8"]
     assert got["0.6"]["test"] > got["0.8"]["test"] > 0
     for row in got.values():

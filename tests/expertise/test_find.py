@@ -118,3 +118,37 @@ def test_merged_away_person_disappears_and_the_survivor_inherits(
     res = find_experts(store, "kubernetes ingress TLS", store.viewer(None), model=rebuilt)
     assert "Alice" not in [e.name for e in res.experts]
     assert "Bob" in [e.name for e in res.experts]  # alice's kubernetes answers now count for bob
+
+
+def test_a_brush_off_is_never_shown_as_why_someone_knows(store: Store, tmp_path: Path) -> None:
+    """In chat, "No idea, sorry. Maybe try #security?" is no expertise: its author is not proposed on its strength,
+    and the one who answered is shown with their answer."""
+    from expertise_toy import Toy
+
+    from whoknows.expertise import build_expertise
+    from whoknows.model import Space, SpaceKind
+
+    toy = Toy()
+    for name in ("hank", "gina", "carol"):
+        toy.person(name)
+    toy.batch.spaces.append(Space(SRC, "chan", SpaceKind.CHANNEL, "#help"))
+    for i in range(4):
+        toy.thread(
+            "chan",
+            "hank",
+            f"How do we rotate the SAML signing certificate for tenant {i}?",
+            [
+                ("gina", "No idea, sorry. Maybe try #security-questions?", 0, False),
+                ("carol", "Rotate the SAML signing certificate in the IdP console, then upload the metadata.", 0, False),
+            ],
+        )
+    ingest(store, "toy", SRC, [toy.batch])
+    model = build_expertise(store, tmp_path / "expertise")
+    res = find_experts(store, "rotate the SAML signing certificate", store.viewer(None), model=model, k=5)
+    assert [e.name for e in res.experts] == ["Carol"]  # Gina's replies were all brush-offs
+    toy.thread("chan", "hank", "Where do SAML signing certificates expire?", [("gina", "In the IdP console.", 0, False)])
+    ingest(store, "toy", SRC, [toy.batch])
+    model = build_expertise(store, tmp_path / "expertise")
+    res = find_experts(store, "rotate the SAML signing certificate", store.viewer(None), model=model, k=5)
+    gina = next(e for e in res.experts if e.name == "Gina")
+    assert gina.evidence and all("No idea" not in ev.snippet for ev in gina.evidence)

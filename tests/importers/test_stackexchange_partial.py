@@ -141,13 +141,25 @@ def be() -> Iterator[ModuleType]:
         sys.path.remove(str(REPO / "bench"))
 
 
+def bench(be: ModuleType, site: Path, work: Path, cuts: list[float]) -> dict[str, object]:
+    """``bench_site`` on a dump folder, as the benchmark's main runs it."""
+    work.mkdir(parents=True, exist_ok=True)
+    src = be.open_source(str(site), work, 0)
+    try:
+        report, _ = be.bench_site(src, work, False, 50, cuts, 0.0)
+    finally:
+        src.store.close()
+    assert isinstance(report, dict)
+    return report
+
+
 def test_tiny_sites_are_reported_not_crashed(tmp_path: Path, be: ModuleType) -> None:
     # no answered question at all, then too few test questions: reported as skipped with the counts
     empty = posts_only_dump(tmp_path / "a", small_site(1)[:1])
-    got = be.bench_site(empty, tmp_path / "wa", False, 20, [], 0.0)
+    got = bench(be, empty, tmp_path / "wa", [])
     assert got["skipped"] == "skipped: 0 test questions (fewer than 10)" and got["test"] == 0
     few = posts_only_dump(tmp_path / "b", small_site(12))
-    got = be.bench_site(few, tmp_path / "wb", False, 20, [0.5], 0.0)
+    got = bench(be, few, tmp_path / "wb", [0.5])
     assert str(got["skipped"]).startswith("skipped: 3 test questions")
     assert be.split_site([]).skipped == "skipped: 0 test questions (fewer than 10)"
 
@@ -168,7 +180,7 @@ def test_small_posts_only_site_is_scored_by_the_protocol(tmp_path: Path, be: Mod
     assert {ext[p] for q in questions for p in q.grades} >= {"1", "2", "3", "4", "5"}
     store.close()
 
-    out = be.bench_site(site, tmp_path / "work", False, 50, [], 0.0)
+    out = bench(be, site, tmp_path / "work", [])
     assert "skipped" not in out and out["test"] == 12
     check = out["independent_check"]
     assert isinstance(check, dict) and check["ok"] and check["test"] == 12 and check["answered"] == 60

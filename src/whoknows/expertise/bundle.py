@@ -31,7 +31,7 @@ from whoknows.expertise.rankers import LearnedRanker, RankContext
 from whoknows.expertise.table import EvidenceTable
 from whoknows.index import IndexCorruptError, IndexMissingError, SearchIndex
 
-FORMAT = 2  # 2: question-relative features (older folders are rebuilt)
+FORMAT = 3  # 2: question-relative features; 3: their copies standardised per question (older folders are rebuilt)
 
 
 @dataclass

@@ -12,6 +12,9 @@ see exactly what a live question would have seen.
   the asker may read, computed from the index postings (term frequencies summed per author).
 * **Priors**: answers, acceptance, votes and reactions, distinct askers helped, decayed activity, idle time,
   questions asked, PageRank authority on the asker -> answerer graph.
+* **Standardised within the question** (``z_<feature>``): every feature above again, as its z-score among this
+  question's candidates: how far the candidate stands out from the others asked about the same question, whatever
+  the site's scale (chosen by leave-one-source-out validation in ``bench/bench_experts.py``).
 * **Question-relative**: how this question's evidence singles the candidate out rather than how active they are:
   their share of the question's votes, the *lift* of their answers among the retrieved ones over what their share
   of all answers predicts (so a prolific answerer does not win every question by volume alone), their answers
@@ -73,6 +76,8 @@ EVIDENCE_TERMS = 12
 #: The shallow cut for ``vote_top`` (answers among the best-matching messages).
 TOP_DEPTH = 10
 PAGERANK_CHECKPOINTS = 16
+#: Name prefix of a feature's copy standardised among one question's candidates.
+Z_PREFIX = "z_"
 
 
 @dataclass
@@ -99,7 +104,9 @@ class FeatureExtractor:
     ) -> None:
         self.table, self.index, self.eligible, self.half_life = table, index, eligible, half_life
         self.source_kinds = source_kinds
-        self.names = BASE_FEATURES + tuple(f"vote_src_{k}" for k in source_kinds)
+        raw = BASE_FEATURES + tuple(f"vote_src_{k}" for k in source_kinds)
+        self.n_raw = len(raw)
+        self.names = raw + tuple(f"{Z_PREFIX}{n}" for n in raw)
         self._seg_authors: dict[str, npt.NDArray[np.int64]] = {}
         self._profile_postings: dict[str, ProfilePostings] = {}
         self._seg_rows_by_author: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
@@ -347,6 +354,7 @@ class FeatureExtractor:
         x = np.zeros((len(cand), len(names)))
         qf = QueryFeatures(cand, x, names)
         if not len(cand):
+            qf.raw = {k: np.zeros(0) for k in ("vote_combsum", "vote_expcombmnz", "profile")}
             return qf
         pos = np.full(t.n_people, -1, dtype=np.int64)
         pos[cand] = np.arange(len(cand))
@@ -405,6 +413,9 @@ class FeatureExtractor:
         x[:, col("topic_idle")] = np.log1p(np.maximum(topic_idle, 0.0))
         if asker >= 0:
             x[:, col("asker_helped")] = np.log1p(self._helped(asker, filters, pos, c))
+        r = self.n_raw
+        spread = x[:, :r].std(axis=0)
+        x[:, r:] = (x[:, :r] - x[:, :r].mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
         qf.raw["vote_combsum"] = combsum
         qf.raw["vote_expcombmnz"] = n_votes * vote(is_ans, np.exp(scores))
         qf.raw["profile"] = prof

@@ -19,8 +19,9 @@ from whoknows.access import Viewer
 from whoknows.expertise import rows as store_rows
 from whoknows.expertise.bundle import ExpertiseModel
 from whoknows.expertise.errors import ExpertiseMissingError
-from whoknows.expertise.evidence import ANSWER, ROLES
+from whoknows.expertise.evidence import ANSWER, COMMENT, ROLES
 from whoknows.expertise.features import QueryFeatures
+from whoknows.expertise.nonanswer import is_non_answer
 from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, in_words, iso, query_words, snippet, why
 from whoknows.index import Filters
 from whoknows.index.analyzer import analyze_query
@@ -28,6 +29,8 @@ from whoknows.store import Store
 
 OnStale = Literal["use", "error", "rebuild"]
 EVIDENCE_PER_EXPERT = 3
+#: Evidence candidates looked at per expert, in multiples of what is shown (non-answers are skipped).
+EVIDENCE_SPARE = 3
 #: How often (seconds) an open model re-checks the store fingerprint.
 STALE_CHECK_SECONDS = 10.0
 _open_models: dict[str, tuple[ExpertiseModel, float, bool]] = {}
@@ -164,16 +167,21 @@ def _attach_evidence(
         votes = matched or best.get(int(qf.cand[pos[e.person_id]]), [])
         e.reason = _reason(model, [r for r, _ in matched or []])
         ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
-        chosen[e.person_id] = [r for r, _ in ranked[:EVIDENCE_PER_EXPERT]]
+        # a few spare ones: a brush-off or a bare question back is never shown as why someone knows
+        chosen[e.person_id] = [r for r, _ in ranked[: EVIDENCE_SPARE * EVIDENCE_PER_EXPERT]]
     texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])
     words = query_words(question)
     for e in experts:
-        items = []
+        items: list[EvidenceItem] = []
         for r in chosen[e.person_id]:
             mid = int(t.msg_id[r])
             found = texts.get(mid)
             if found is None or (filters.spaces is not None and found[2] not in filters.spaces):
                 continue  # erased since the build, or not readable (defensive: retrieval is already filtered)
+            if len(items) == EVIDENCE_PER_EXPERT:
+                break
+            if int(t.role[r]) == COMMENT and not (t.accepted[r] or t.thanked[r]) and is_non_answer(found[0]):
+                continue
             reasons = why(
                 ROLES[int(t.role[r])], bool(t.accepted[r]), bool(t.thanked[r]), int(t.score[r]), int(t.reactions[r])
             )
