@@ -15,6 +15,7 @@ from whoknows.store import schema
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from expert_sources import CONFIGS, SHIPPED, choose_config, diversity, open_source, source_kind
 
+
 def chat_xml(messages: list[tuple[str, str, str, str]]) -> str:
     body = "".join(
         f'<message conversation_id="{c}"><ts>{ts}</ts><user>{u}</user><text>{escape(t)}</text></message>\n'

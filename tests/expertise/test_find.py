@@ -139,14 +139,14 @@ def test_a_brush_off_is_never_shown_as_why_someone_knows(store: Store, tmp_path:
             f"How do we rotate the SAML signing certificate for tenant {i}?",
             [
                 ("gina", "No idea, sorry. Maybe try #security-questions?", 0, False),
-                ("carol", "Rotate the SAML signing certificate in the IdP console, then upload the metadata.", 0, False),
+                ("carol", "Rotate the SAML signing certificate in the IdP console, then upload metadata.", 0, False),
             ],
         )
     ingest(store, "toy", SRC, [toy.batch])
     model = build_expertise(store, tmp_path / "expertise")
     res = find_experts(store, "rotate the SAML signing certificate", store.viewer(None), model=model, k=5)
     assert [e.name for e in res.experts] == ["Carol"]  # Gina's replies were all brush-offs
-    toy.thread("chan", "hank", "Where do SAML signing certificates expire?", [("gina", "In the IdP console.", 0, False)])
+    toy.thread("chan", "hank", "Where do SAML signing certificates expire?", [("gina", "In the IdP console", 0, False)])
     ingest(store, "toy", SRC, [toy.batch])
     model = build_expertise(store, tmp_path / "expertise")
     res = find_experts(store, "rotate the SAML signing certificate", store.viewer(None), model=model, k=5)
