@@ -126,11 +126,13 @@ def test_a_brush_off_is_never_shown_as_why_someone_knows(store: Store, tmp_path:
     from expertise_toy import Toy
 
     from whoknows.expertise import build_expertise
-    from whoknows.model import Space, SpaceKind
+    from whoknows.model import Alias, AliasKind, Person, Space, SpaceKind
 
     toy = Toy()
-    for name in ("hank", "gina", "carol"):
+    for name in ("hank", "gina"):
         toy.person(name)
+    alias = Alias(AliasKind.EMAIL, "carol@toy.example")
+    toy.batch.people.append(Person(SRC, "carol", "Carol", [alias], "Presales", "EMEA", "Solutions Engineer"))
     toy.batch.spaces.append(Space(SRC, "chan", SpaceKind.CHANNEL, "#help"))
     for i in range(4):
         toy.thread(
@@ -146,6 +148,9 @@ def test_a_brush_off_is_never_shown_as_why_someone_knows(store: Store, tmp_path:
     model = build_expertise(store, tmp_path / "expertise")
     res = find_experts(store, "rotate the SAML signing certificate", store.viewer(None), model=model, k=5)
     assert [e.name for e in res.experts] == ["Carol"]  # Gina's replies were all brush-offs
+    carol = res.experts[0]
+    assert carol.position() == "Solutions Engineer · Presales · EMEA"
+    assert carol.as_dict()["title"] == "Solutions Engineer" and carol.as_dict()["team"] == "EMEA"
     toy.thread("chan", "hank", "Where do SAML signing certificates expire?", [("gina", "In the IdP console", 0, False)])
     ingest(store, "toy", SRC, [toy.batch])
     model = build_expertise(store, tmp_path / "expertise")

@@ -91,7 +91,7 @@ def experts(
         out.print(f"  nobody found: {result.reason}")
     for e in result.experts:
         out.print(
-            f"\n[bold]{e.rank}. {e.name}[/bold] ({e.department or 'no department'}) score {e.score:.2f}",
+            f"\n[bold]{e.rank}. {e.name}[/bold] ({e.position() or 'no department'}) score {e.score:.2f}",
             highlight=False,
         )
         if e.reason:

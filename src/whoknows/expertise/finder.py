@@ -23,6 +23,7 @@ from whoknows.expertise.evidence import ANSWER, COMMENT, ROLES
 from whoknows.expertise.features import QueryFeatures
 from whoknows.expertise.nonanswer import is_non_answer
 from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, in_words, iso, query_words, snippet, why
+from whoknows.expertise.table import EvidenceTable
 from whoknows.index import Filters
 from whoknows.index.analyzer import analyze_query
 from whoknows.store import Store
@@ -120,7 +121,19 @@ def find_experts(
         contrib = model.model.contributions(qf.x[i : i + 1])[0]
         top = np.argsort(-contrib)[:3]
         signals = {qf.names[j]: round(float(contrib[j]), 3) for j in top if contrib[j] > 0}
-        experts.append(Expert(pid, person.name, person.department, len(experts) + 1, float(scores[i]), [], signals))
+        experts.append(
+            Expert(
+                pid,
+                person.name,
+                person.department,
+                len(experts) + 1,
+                float(scores[i]),
+                [],
+                signals,
+                title=person.role,
+                team=person.team,
+            )
+        )
         if len(experts) >= k:
             break
     _attach_evidence(store, model, qf, experts, question, filters)
@@ -153,6 +166,20 @@ def _gist(question: str) -> str:
     return words if len(words) <= 60 else words[:57] + "…"
 
 
+def _with_spares(rows: list[int], t: EvidenceTable) -> list[int]:
+    """The best rows up to :data:`EVIDENCE_PER_EXPERT` sure ones, with the comments met on the way as extras
+    (at most :data:`EVIDENCE_SPARE` times as many rows): a comment that turns out a brush-off or a bare question
+    back is never shown as why someone knows, and only comments are read to find out."""
+    out: list[int] = []
+    sure = 0
+    for r in rows[: EVIDENCE_SPARE * EVIDENCE_PER_EXPERT]:
+        out.append(r)
+        sure += int(t.role[r]) != COMMENT or bool(t.accepted[r] or t.thanked[r])
+        if sure == EVIDENCE_PER_EXPERT:
+            break
+    return out
+
+
 def _attach_evidence(
     store: Store, model: ExpertiseModel, qf: QueryFeatures, experts: list[Expert], question: str, filters: Filters
 ) -> None:
@@ -167,8 +194,7 @@ def _attach_evidence(
         votes = matched or best.get(int(qf.cand[pos[e.person_id]]), [])
         e.reason = _reason(model, [r for r, _ in matched or []])
         ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
-        # a few spare ones: a brush-off or a bare question back is never shown as why someone knows
-        chosen[e.person_id] = [r for r, _ in ranked[: EVIDENCE_SPARE * EVIDENCE_PER_EXPERT]]
+        chosen[e.person_id] = _with_spares([r for r, _ in ranked], t)
     texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])
     words = query_words(question)
     for e in experts:

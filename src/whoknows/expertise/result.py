@@ -39,6 +39,13 @@ class Expert:
     signals: dict[str, float] = field(default_factory=dict)
     #: Why, in words, from the messages that matched the question (:func:`in_words`).
     reason: str = ""
+    #: Job title and team, as the directory or source gives them.
+    title: str | None = None
+    team: str | None = None
+
+    def position(self) -> str:
+        """"Solutions Engineer · Presales · EMEA": title, department and team, those that are known."""
+        return " · ".join(x for x in (self.title, self.department, self.team) if x)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -115,6 +115,8 @@ class PersonRow:
     department: str | None
     opted_out: bool
     is_bot: bool
+    role: str | None = None  # job title
+    team: str | None = None
 
 
 def people(store: Store, ids: Sequence[int] | None = None) -> dict[int, PersonRow]:
@@ -128,7 +130,9 @@ def people(store: Store, ids: Sequence[int] | None = None) -> dict[int, PersonRo
             for part in in_chunks(sorted(set(ids))):
                 rows.extend(conn.execute(_PEOPLE_IN, {"ids": list(part)}))
     for r in rows:
-        out[int(r.id)] = PersonRow(int(r.id), r.name, r.department, bool(r.opted_out), bool(r.is_bot))
+        out[int(r.id)] = PersonRow(
+            int(r.id), r.name, r.department, bool(r.opted_out), bool(r.is_bot), r.role or None, r.team or None
+        )
     return out
 
 
@@ -176,7 +180,7 @@ def _statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
     """The reads made on every question, built once (building a statement costs about as much as running it)."""
     p, m, t = schema.people, schema.messages, schema.threads
     ids: Any = bindparam("ids", expanding=True)
-    everyone = select(p.c.id, p.c.name, p.c.department, p.c.opted_out, p.c.is_bot)
+    everyone = select(p.c.id, p.c.name, p.c.department, p.c.opted_out, p.c.is_bot, p.c.role, p.c.team)
     texts = (
         select(m.c.id, m.c.text, m.c.url, t.c.url.label("turl"), m.c.space_id, m.c.thread_id)
         .join(t, t.c.id == m.c.thread_id)

@@ -203,7 +203,7 @@ function expertCard(e) {
         "div",
         {},
         h("h3", { class: "expert-name" }, h("a", { href: personHref(e.person_id) }, e.name)),
-        h("p", { class: "expert-sub" }, e.department || ""),
+        h("p", { class: "expert-sub" }, [e.title, e.department, e.team].filter(Boolean).join(" · ")),
       ),
       h("div", { class: "score" }, h("strong", {}, `#${e.rank}`), `score ${Number(e.score).toFixed(2)}`),
     ),
