@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,14 @@ def test_in_words() -> None:
     assert in_words(1, 2, 0, 0, None, True) == "answered 1 question like this and 2 other messages about it"
     assert in_words(0, 1, 0, 0, "2026-01-02", True) == "wrote 1 other message about it, latest on 2026-01-02"
     assert in_words(0, 0, 0, 0, None, False).startswith("no message matches")
+    now = datetime(2026, 5, 17, 9, tzinfo=UTC).timestamp()
+    assert in_words(3, 0, 2, 0, "2026-05-05T10:00:00+00:00", True, ["saml", "certificate"], now) == (
+        "answered 3 questions about saml, certificate (2 accepted), latest on 2026-05-05, 11 days ago"
+    )
+    assert in_words(0, 2, 0, 0, "2026-05-17T08:00:00+00:00", True, ["saml"], now) == (
+        "wrote 2 other messages about saml, latest on 2026-05-17, today"
+    )
+    assert in_words(1, 0, 0, 0, "2026-06-01", True, [], now) == "answered 1 question like this, latest on 2026-06-01"
 
 
 def test_expert_cards_carry_the_reason_not_feature_names(store: Store, tmp_path: Path) -> None:
@@ -35,3 +44,11 @@ def test_expert_cards_carry_the_reason_not_feature_names(store: Store, tmp_path:
         assert e.as_dict()["reason"] == e.reason
     top = res.experts[0]
     assert top.reason.startswith(("answered", "wrote", "no message"))
+    # what their evidence shares with the question, in the asker's words, and how long ago
+    about = [e for e in res.experts if " about " in e.reason and "about it" not in e.reason]
+    assert about, [e.reason for e in res.experts]
+    for e in about:
+        named = e.reason.split(" about ", 1)[1].split(" (")[0].split(",")[0].strip()
+        assert named in "is sso included in the professional edition?"
+        assert any(named in ev.snippet.lower() for ev in e.evidence)
+    assert all(" ago" in e.reason or ", today" in e.reason for e in res.experts if "latest on" in e.reason)

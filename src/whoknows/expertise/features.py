@@ -133,10 +133,15 @@ class FeatureExtractor:
             self._seg_authors[seg.name] = got
         return got
 
-    def _rarest(self, terms: list[str], n: int) -> list[str]:
+    def rarest(self, terms: list[str], n: int) -> list[str]:
+        """The (at most) ``n`` of ``terms`` that the fewest messages use, rarest first; terms no message uses are
+        left out."""
+        return self._rarest(terms, n, always=True)
+
+    def _rarest(self, terms: list[str], n: int, *, always: bool = False) -> list[str]:
         """Of more than ``n`` terms, the ``n`` that the fewest messages use (they carry a question's meaning;
         terms no message uses are left out); ``terms`` as they are when there are at most ``n``."""
-        if len(terms) <= n:
+        if len(terms) <= n and not always:
             return terms
 
         def df(term: str) -> int:

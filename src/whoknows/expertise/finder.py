@@ -22,7 +22,17 @@ from whoknows.expertise.errors import ExpertiseMissingError
 from whoknows.expertise.evidence import ANSWER, COMMENT, ROLES
 from whoknows.expertise.features import QueryFeatures
 from whoknows.expertise.nonanswer import is_non_answer
-from whoknows.expertise.result import EvidenceItem, Expert, ExpertResult, in_words, iso, query_words, snippet, why
+from whoknows.expertise.result import (
+    EvidenceItem,
+    Expert,
+    ExpertResult,
+    asked_words,
+    in_words,
+    iso,
+    query_words,
+    snippet,
+    why,
+)
 from whoknows.expertise.table import EvidenceTable
 from whoknows.index import Filters
 from whoknows.index.analyzer import analyze_query
@@ -32,6 +42,8 @@ OnStale = Literal["use", "error", "rebuild"]
 EVIDENCE_PER_EXPERT = 3
 #: Evidence candidates looked at per expert, in multiples of what is shown (non-answers are skipped).
 EVIDENCE_SPARE = 3
+#: Words of the question named in an expert's reason ("answered 3 questions about saml, certificate").
+ABOUT_WORDS = 3
 #: How often (seconds) an open model re-checks the store fingerprint.
 STALE_CHECK_SECONDS = 10.0
 _open_models: dict[str, tuple[ExpertiseModel, float, bool]] = {}
@@ -146,8 +158,9 @@ def find_experts(
     return result
 
 
-def _reason(model: ExpertiseModel, rows: list[int]) -> str:
-    """The person's matched messages (already filtered to what the reader may see), counted in words."""
+def _reason(model: ExpertiseModel, rows: list[int], about: list[str], now: float) -> str:
+    """The person's matched messages (already filtered to what the reader may see), counted in words, with the
+    question's words their shown evidence shares."""
     t = model.table
     answers = sum(int(t.role[r]) == ANSWER for r in rows)
     latest = max((float(t.time[r]) for r in rows), default=None)
@@ -158,7 +171,24 @@ def _reason(model: ExpertiseModel, rows: list[int]) -> str:
         sum(bool(t.thanked[r]) and not bool(t.accepted[r]) for r in rows),
         iso(latest) if latest is not None else None,
         bool(rows),
+        about,
+        now,
     )
+
+
+def _shared_words(model: ExpertiseModel, question: str, shown: list[str]) -> list[str]:
+    """Up to :data:`ABOUT_WORDS` of the question's words (as the asker wrote them) that the shown evidence also
+    uses, the rarest in the index first: what the person's messages have in common with the question."""
+    have: set[str] = set()
+    for text in shown:
+        have.update(analyze_query(text))
+    surface: dict[str, str] = {}
+    for word in asked_words(question):
+        terms = analyze_query(word)
+        if terms and terms[0] in have:
+            surface.setdefault(terms[0], word)
+    rarest = model.extractor.rarest(list(surface), ABOUT_WORDS)
+    return [surface[t] for t in rarest]
 
 
 def _gist(question: str) -> str:
@@ -186,17 +216,19 @@ def _attach_evidence(
     t = model.table
     pos = {int(t.person_ids[c]): j for j, c in enumerate(qf.cand.tolist())}
     chosen: dict[int, list[int]] = {}
+    counted: dict[int, list[int]] = {}
     # Matched by profile only (no message among the votes): their best-matching answers, found in one pass.
     profile_only = [int(qf.cand[pos[e.person_id]]) for e in experts if not qf.votes.get(pos[e.person_id])]
     best = model.extractor.best_messages(question, filters, profile_only, EVIDENCE_PER_EXPERT)
     for e in experts:
         matched = qf.votes.get(pos[e.person_id])
         votes = matched or best.get(int(qf.cand[pos[e.person_id]]), [])
-        e.reason = _reason(model, [r for r, _ in matched or []])
+        counted[e.person_id] = [r for r, _ in matched or []]
         ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
         chosen[e.person_id] = _with_spares([r for r, _ in ranked], t)
     texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])
     words = query_words(question)
+    now = time.time()
     for e in experts:
         items: list[EvidenceItem] = []
         for r in chosen[e.person_id]:
@@ -215,3 +247,5 @@ def _attach_evidence(
                 EvidenceItem(mid, snippet(found[0], words), found[1], reasons, iso(float(t.time[r])), found[2])
             )
         e.evidence = items
+        shown = [texts[item.message_id][0] for item in items if item.message_id in texts]
+        e.reason = _reason(model, counted[e.person_id], _shared_words(model, question, shown), now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +45,7 @@ class Expert:
     team: str | None = None
 
     def position(self) -> str:
-        """"Solutions Engineer · Presales · EMEA": title, department and team, those that are known."""
+        """ "Solutions Engineer · Presales · EMEA": title, department and team, those that are known."""
         return " · ".join(x for x in (self.title, self.department, self.team) if x)
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,23 +58,47 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def in_words(answers: int, other: int, accepted: int, thanked: int, latest: str | None, matched: bool) -> str:
-    """ "answered 3 questions like this (2 accepted, 1 thanked), latest on 2026-05-05": counted over the matched
-    messages the reader may see; ``matched`` False when only the person's profile matched."""
+def in_words(
+    answers: int,
+    other: int,
+    accepted: int,
+    thanked: int,
+    latest: str | None,
+    matched: bool,
+    about: Sequence[str] = (),
+    now: float | None = None,
+) -> str:
+    """ "answered 3 questions about saml, certificate (2 accepted, 1 thanked), latest on 2026-05-05, 12 days ago":
+    counted over the matched messages the reader may see; ``about``: the question's words their evidence shares
+    (rarest first; "like this" without any); ``now`` adds how long ago; ``matched`` False when only the person's
+    profile matched."""
     if not matched:
         return "no message matches this question; their past answers cover its topic"
-    parts = []
+    on = f"about {', '.join(about)}" if about else "about it"
     if answers:
-        parts.append(f"answered {_plural(answers, 'question')} like this")
-    if other:
-        parts.append(f"{'wrote' if not answers else 'and'} {_plural(other, 'other message')} about it")
-    text = " ".join(parts) if parts else "wrote about it"
+        text = f"answered {_plural(answers, 'question')} {on if about else 'like this'}"
+        text += f" and {_plural(other, 'other message')} about it" if other else ""
+    else:
+        text = f"wrote {_plural(other, 'other message')} {on}" if other else f"wrote {on}"
     praise = [f"{accepted} accepted"] * bool(accepted) + [f"{thanked} thanked"] * bool(thanked)
     if praise:
         text += f" ({', '.join(praise)})"
     if latest:
-        text += f", latest on {latest[:10]}"
+        text += f", latest on {latest[:10]}{_ago(latest, now)}"
     return text
+
+
+def _ago(latest: str, now: float | None) -> str:
+    if now is None:
+        return ""
+    try:
+        when = datetime.fromisoformat(latest)
+    except ValueError:
+        return ""
+    days = int((now - (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()) // 86400)
+    if days < 0:
+        return ""
+    return ", today" if days == 0 else f", {_plural(days, 'day')} ago"
 
 
 @dataclass
@@ -145,6 +170,11 @@ def snippet(text: str, words: list[str], limit: int = SNIPPET_CHARS) -> str:
         end = space if space > start else end
     cut = flat[start:end]
     return ("…" if start else "") + cut + ("…" if end < len(flat) else "")
+
+
+def asked_words(question: str) -> list[str]:
+    """The question's words as the asker wrote them (lower case, two letters or more; "sso" included)."""
+    return [w for w in _WORD.findall(question.lower()) if len(w) > 1]
 
 
 def query_words(question: str) -> list[str]:
