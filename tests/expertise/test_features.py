@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from expertise_toy import pid
 
 from whoknows.expertise import ExpertiseModel
-from whoknows.expertise.learn import L2_GRID, Group, fit_time_ordered
+from whoknows.expertise.learn import L2_GRID, Group, fit, fit_time_ordered, load_groups, save_groups
 from whoknows.index import Filters
 from whoknows.store import Store
 
@@ -62,3 +64,23 @@ def test_l2_is_chosen_by_rolling_origin_validation() -> None:
     assert model.w[0] > abs(model.w[1]) and model.w[0] > abs(model.w[2])
     few = fit_time_ordered(groups[:12], ["signal", "noise1", "noise2"])  # too few to validate: the default
     assert few.l2 == 1.0 and few.info["l2_validation"] == {}
+
+
+def test_a_refit_from_the_current_weights_finds_the_same_optimum(tmp_path: Path) -> None:
+    """The loss is convex: starting from far-off weights (as a refit starts from the current ones) must end where
+    a fit from zero ends, and the training groups survive a save and load unchanged."""
+    rng = np.random.default_rng(3)
+    groups = []
+    for t in range(40):
+        x = rng.normal(size=(12, 5))
+        y = np.zeros(12)
+        y[int(np.argmax(x[:, 0] + 0.3 * rng.normal(size=12)))] = 2.0
+        groups.append(Group(x, y, float(t)))
+    names = [f"f{i}" for i in range(5)]
+    cold = fit(groups, names, 0.1)
+    warm = fit(groups, names, 0.1, start=np.array([9.0, -40.0, 25.0, 3.0, -7.0]))
+    assert np.allclose(cold.w, warm.w, atol=1e-6) and cold.w[0] > 0.5
+    save_groups(tmp_path / "g.npz", groups, 5)
+    back = load_groups(tmp_path / "g.npz")
+    assert len(back) == 40
+    assert all(np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y) for a, b in zip(groups, back, strict=True))

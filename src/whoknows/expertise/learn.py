@@ -113,24 +113,42 @@ def _pairs(groups: Sequence[Group], mean: F64, std: F64, rng: np.random.Generato
 
 
 def fit(
-    groups: Sequence[Group], names: Sequence[str], l2: float, *, seed: int = 0, iterations: int = 30
+    groups: Sequence[Group],
+    names: Sequence[str],
+    l2: float,
+    *,
+    seed: int = 0,
+    iterations: int = 30,
+    start: F64 | None = None,
 ) -> LinearModel:
-    """Minimise ``sum_pairs w * log(1 + exp(-(x_hi - x_lo) . beta)) + l2/2 |beta|^2`` on standardised features."""
+    """Minimise ``sum_pairs w * log(1 + exp(-(x_hi - x_lo) . beta)) + l2/2 |beta|^2`` on standardised features;
+    ``start``: the weights to begin from (a refit starts from the current ones and needs a few steps)."""
     f = len(names)
     rows = np.concatenate([g.x for g in groups]) if groups else np.zeros((0, f))
     mean = rows.mean(axis=0) if len(rows) else np.zeros(f)
     std = rows.std(axis=0) if len(rows) else np.ones(f)
     std = np.where(std > 1e-9, std, 1.0)
     d, w = _pairs(groups, mean, std, np.random.default_rng(seed))
-    beta = np.zeros(f)
+    beta = np.zeros(f) if start is None or len(start) != f else np.array(start, dtype=np.float64)
+
+    def loss(b: F64) -> float:
+        return float((w * np.logaddexp(0.0, -(d @ b))).sum() + 0.5 * l2 * float(b @ b))
+
+    current = loss(beta)
     for _ in range(iterations):
         margin = d @ beta
         p = 1.0 / (1.0 + np.exp(np.clip(margin, -30, 30)))  # = sigmoid(-margin)
         grad = -(d * (w * p)[:, None]).sum(axis=0) + l2 * beta
         hess = (d * (w * p * (1 - p))[:, None]).T @ d + l2 * np.eye(f)
         step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-8:
+        # Damped Newton: halve the step until the loss falls (a full step from a distant start can overshoot).
+        t = 1.0
+        while t > 1e-6 and (trial := loss(beta - t * step)) > current:
+            t /= 2
+        if t <= 1e-6:
+            break
+        beta, current = beta - t * step, trial
+        if np.abs(t * step).max() < 1e-8:
             break
     return LinearModel(tuple(names), mean, std, beta, l2)
 
@@ -185,10 +203,12 @@ def _savez(f: Any, groups: Sequence[Group], sizes: Any, n_features: int) -> None
 
 
 def load_groups(path: Path) -> list[Group]:
-    data = np.load(path)
+    with np.load(path) as data:  # each key read once: an npz key access decompresses its whole array again
+        x, y = data["x"], data["y"]
+        sizes, times, weights = data["sizes"].tolist(), data["times"].tolist(), data["weights"].tolist()
     out, start = [], 0
-    for n, t, wt in zip(data["sizes"].tolist(), data["times"].tolist(), data["weights"].tolist(), strict=True):
-        out.append(Group(data["x"][start : start + n], data["y"][start : start + n], t, wt))
+    for n, t, wt in zip(sizes, times, weights, strict=True):
+        out.append(Group(x[start : start + n], y[start : start + n], t, wt))
         start += n
     return out
 

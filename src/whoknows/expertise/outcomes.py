@@ -67,7 +67,7 @@ def refit(store: Store, model: ExpertiseModel, outcomes: Sequence[Outcome]) -> L
     added = earlier + new
     save_groups(path, added, len(model.extractor.names))
     history = load_groups(model.path / "training.npz")
-    fitted = fit(history + added, model.extractor.names, model.model.l2)
+    fitted = fit(history + added, model.extractor.names, model.model.l2, start=model.model.w)
     fitted.info = dict(model.model.info, outcomes=len(added), refit_at=time.time())
     model.set_model(fitted)
     return fitted
