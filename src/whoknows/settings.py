@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     #: Routing: experts scoring at least this share of the best score count as "nearly as qualified"; among
     #: them the less loaded are preferred (1.0 = plain top-k ranking).
     routing_spread_margin: float = Field(default=0.8, ge=0.0, le=1.0)
+    #: Routing: experts the ranker gives less than this chance of being the better expert than the question's best
+    #: (sigmoid of the score difference) are never asked, also not in an escalation or because better ones are
+    #: outside their working hours.
+    routing_floor: float = Field(default=0.05, ge=0.0, le=0.5)
     #: Routing: hours an expert has to answer before the question escalates to the next experts.
     routing_escalation_hours: float = Field(default=24.0, gt=0.0)
     #: Routing: default weekly interruption budget of an expert who has not set one.

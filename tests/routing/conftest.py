@@ -30,7 +30,10 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def org(demo_dir: Path, tmp_path: Path) -> Iterator[Org]:
     data = tmp_path / "data"
     shutil.copytree(demo_dir, data)
-    settings = Settings(db=str(data / "w.db"), data_dir=data, smtp_host="127.0.0.1", smtp_port=free_port())
+    # the loop's mechanics with k experts asked (the floor that may ask fewer is tested on the policy itself)
+    settings = Settings(
+        db=str(data / "w.db"), data_dir=data, smtp_host="127.0.0.1", smtp_port=free_port(), routing_floor=0.0
+    )
     store = open_store(settings)
     try:
         yield Org(store, data, settings)

@@ -28,7 +28,9 @@ NOW = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
 def test_smtp_down_then_up(org: Org) -> None:
     from aiosmtpd.controller import Controller
 
-    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=2, settings=org.settings, now=NOW)
+    r = ask_or_route(
+        org.store, org.data_dir, QUESTION, 5, route="always", k=2, settings=org.settings, now=NOW, urgency="now"
+    )
     down = run_once(org.store, org.settings, org.data_dir, now=NOW, learn=False)
     assert down.sent == 0 and down.retried == 2 and "SMTP" in down.errors[0]
     assert counts(org.store)["pending"] == 2

@@ -19,7 +19,7 @@ MONDAY_NOON = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # working hours in the 
 
 def test_full_loop(org: Org, smtp_server: Mailbox) -> None:
     result = ask_or_route(
-        org.store, org.data_dir, QUESTION, 5, route="always", k=2, settings=org.settings, now=MONDAY_NOON
+        org.store, org.data_dir, QUESTION, 5, route="always", k=2, settings=org.settings, now=MONDAY_NOON, urgency="now"
     )
     assert result.routed and result.question_id and len(result.asked) == 2
     assert all(a["reasons"] and "ranked #" in a["reasons"][0] for a in result.asked)
@@ -100,7 +100,9 @@ def test_decline_learns_and_escalates_forward_creates_assignment(org: Org) -> No
 
 
 def test_timeout_escalates_then_gives_up(org: Org) -> None:
-    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=3, settings=org.settings, now=MONDAY_NOON)
+    r = ask_or_route(
+        org.store, org.data_dir, QUESTION, 5, route="always", k=3, settings=org.settings, now=MONDAY_NOON, urgency="now"
+    )
     first = {a["person_id"] for a in r.asked}
     later = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)  # past the 24 h escalation timeout, still working hours
     stats = run_once(org.store, org.settings, org.data_dir, now=later, learn=False)

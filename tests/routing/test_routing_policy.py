@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from whoknows.routing.policy import Candidate, choose
+from whoknows.routing.policy import URGENCY, Candidate, chance, choose
 from whoknows.routing.prefs import Prefs
 
 NOON_UTC = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
@@ -52,3 +52,37 @@ def test_negative_scores_and_empty() -> None:
     assert choose([], 3, NOON_UTC).picks == []
     cs = [cand(1, -1.0, load=3), cand(2, -1.1)]
     assert [p.person_id for p in choose(cs, 1, NOON_UTC).picks] == [2]
+
+
+def test_the_best_are_deferred_to_their_day_not_replaced_by_weaker_ones_awake() -> None:
+    """10:00 UTC: the three best are in Los Angeles (02:00, asleep); weaker colleagues in Berlin are at work."""
+    early = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    la = [cand(1, 6.6, tz="America/Los_Angeles"), cand(2, 6.4, tz="America/Los_Angeles")]
+    la.append(cand(3, 6.1, tz="America/Los_Angeles"))
+    berlin = [cand(12, 3.7, tz="Europe/Berlin"), cand(13, 3.5, tz="Europe/Berlin"), cand(19, 2.0, tz="Europe/Berlin")]
+    today = choose(la + berlin, 3, early, wait_until=early + URGENCY["today"])
+    assert [p.person_id for p in today.picks] == [1, 2, 3]
+    assert all(p.not_before is not None and p.not_before > early for p in today.picks)
+    # "now": the Berlin colleagues above the floor instead (3.7 and 3.5 have a 5.2% and 4.3% chance to be the
+    # better expert than 6.6: one is above the 5% floor; 2.0 is far below)
+    now = choose(la + berlin, 3, early, wait_until=early + URGENCY["now"])
+    assert [p.person_id for p in now.picks] == [12]
+    whys = {s["name"]: s["why"] for s in now.skipped}
+    assert "later than the asker can wait" in whys["P1"] and "below the 5% floor" in whys["P13"]
+
+
+def test_nobody_above_the_floor_reachable_in_time_still_asks_the_best_at_their_day() -> None:
+    early = datetime(2026, 11, 23, 6, 14, tzinfo=UTC)
+    cs = [cand(1, 6.6, tz="America/Los_Angeles"), cand(2, 1.0, tz="Europe/Berlin")]
+    sel = choose(cs, 2, early, wait_until=early)
+    assert [p.person_id for p in sel.picks] == [1] and sel.picks[0].not_before is not None
+
+
+def test_an_escalation_never_drops_below_the_first_rounds_floor() -> None:
+    """After the best declined, the next ones are measured against the first round's best score."""
+    left = [cand(5, 4.0), cand(6, -0.02)]
+    sel = choose(left, 2, NOON_UTC, best_score=6.6)
+    assert [p.person_id for p in sel.picks] == [5]
+    assert "below the 5% floor" in sel.skipped[-1]["why"]
+    assert choose(left, 2, NOON_UTC, best_score=6.6, floor=0.2).picks == []
+    assert chance(6.6, 6.6) == 0.5 and 0.05 < chance(3.7, 6.6) < 0.06

@@ -28,6 +28,9 @@ class RouteIn(BaseModel):
     question: Question
     always: bool = Field(default=False, description="Route even if memory answers (it did not help).")
     k: int = Field(default=3, ge=1, le=20, description="How many experts to ask.")
+    urgency: Literal["now", "today", "this week"] = Field(
+        default="today", description="How long the question may wait for a better expert's working day."
+    )
 
 
 @router.post("/ask")
@@ -73,6 +76,7 @@ def route(body: RouteIn, state: State, me: Reader) -> dict[str, Any]:
         k=body.k,
         settings=state.settings,
         memory=memory,
+        urgency=body.urgency,
     )
     return result.as_dict()
 

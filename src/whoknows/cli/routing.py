@@ -20,6 +20,13 @@ def route(
     as_: AsOpt = None,
     always: Annotated[bool, typer.Option("--always", help="Route even if memory answers (it did not help).")] = False,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="How many experts to ask.")] = 3,
+    urgency: Annotated[
+        str,
+        typer.Option(
+            "--urgency",
+            help="How long the question may wait for a better expert's working day: now, today, 'this week'.",
+        ),
+    ] = "today",
     json_out: JsonOpt = False,
 ) -> None:
     """Answer from memory first; when memory is not enough, ask the right experts (and say who and why)."""
@@ -27,7 +34,14 @@ def route(
 
     s, store, asker_id = need_person(as_)
     result = ask_or_route(
-        store, derived_folder(s, store), question, asker_id, route="always" if always else "auto", k=k, settings=s
+        store,
+        derived_folder(s, store),
+        question,
+        asker_id,
+        route="always" if always else "auto",
+        k=k,
+        settings=s,
+        urgency=urgency,  # type: ignore[arg-type]  # checked by the flow, with a clear error
     )
     if json_out:
         print_json(result.as_dict())

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 from whoknows.access import Viewer
 from whoknows.routing.availability import zone
 from whoknows.routing.outbox import enqueue
-from whoknows.routing.policy import Candidate, Mode, Pick, Selection, choose
+from whoknows.routing.policy import URGENCY, Candidate, Mode, Pick, Selection, choose
 from whoknows.routing.prefs import Prefs, load_prefs
 from whoknows.settings import Settings
 from whoknows.store import schema
@@ -127,6 +127,9 @@ def assign(
         for pick in selection.picks:
             pick.reasons.insert(0, "forwarded by a colleague who thought you would know")
     else:
+        draft = question.draft or {}
+        first = [float(c["score"]) for c in draft.get("candidates", [])]
+        wait = URGENCY.get(str(draft.get("urgency", "today")), URGENCY["today"])
         selection = choose(
             candidates,
             k,
@@ -135,6 +138,9 @@ def assign(
             margin=settings.routing_spread_margin,
             default_budget=settings.routing_weekly_budget,
             mode=mode,
+            wait_until=now + wait,
+            best_score=max(first) if first else None,
+            floor=settings.routing_floor,
         )
     by_id = {c.person_id: c for c in candidates}
     for pick in selection.picks:

@@ -22,7 +22,7 @@ from whoknows.errors import NotFoundError
 from whoknows.index.analyzer import analyze_query
 from whoknows.routing.assign import assign
 from whoknows.routing.errors import RoutingError, RoutingNotFound
-from whoknows.routing.policy import Mode
+from whoknows.routing.policy import URGENCY, Mode, Urgency
 from whoknows.settings import Settings
 from whoknows.store import Store, schema
 
@@ -101,11 +101,13 @@ def ask_or_route(
     mode: Mode = "balanced",
     memory: dict[str, Any] | None = None,
     candidates: list[dict[str, Any]] | None = None,
+    urgency: Urgency = "today",
 ) -> RouteResult:
     """Answer ``question`` from memory, and route it to ``k`` experts when memory is not enough (see module doc).
 
     ``memory`` and ``candidates`` may be given precomputed (the benchmark does); otherwise they come from the
-    memory index and the expertise model under ``data_dir``.
+    memory index and the expertise model under ``data_dir``. ``urgency`` ("now", "today", "this week") says how
+    long the question may wait for a better expert's working day (:data:`whoknows.routing.policy.URGENCY`).
     """
     settings = settings or Settings()
     now = now or datetime.now(UTC)
@@ -113,6 +115,8 @@ def ask_or_route(
         raise RoutingError("the question is empty", code="routing.empty_question")
     if k < 1:
         raise RoutingError("k must be at least 1", code="routing.bad_k")
+    if urgency not in URGENCY:
+        raise RoutingError(f"unknown urgency {urgency!r}: one of {', '.join(URGENCY)}", code="routing.bad_urgency")
     check_person(store, asker_id)
     asker = store.viewer(asker_id)
     warnings: list[str] = []
@@ -146,6 +150,7 @@ def ask_or_route(
             for s in solutions[:3]
         ],
         "candidates": candidates[:CANDIDATES_KEPT],
+        "urgency": urgency,
     }
     rq = schema.routed_questions
     with store.write() as conn:

@@ -1,11 +1,16 @@
 """The routing policy: which of the ranked experts to ask, and why. Pure: no database, no clock.
 
 Hard rules first (they are the experts' own wishes): routing opt-out, hidden topics, out-of-office, the weekly
-interruption budget. Then **spreading**: among the experts whose score is within ``margin`` of the best
-(``score >= margin x best``) the less loaded come first, ordered by ``closeness / (1 + load)`` where ``load`` is
-their open assignments plus a third of this week's; the others follow by score. Finally **availability**: people
-inside their working hours are preferred; when nobody eligible is working, the best are asked anyway but the
-notification waits for the start of their working day (``not_before``).
+interruption budget. Then a **floor**: only experts the ranker gives at least a ``floor`` chance of being the
+better expert than the best one of the question's ranking (:func:`chance`; the best of the *first* round, so an
+escalation never drifts down to people who barely match) are asked at all. **Spreading**: among those within
+``margin`` of the best ("nearly as qualified") the ones at work and less loaded come first, ordered by
+``closeness / (1 + load)`` where ``load`` is their open assignments plus a third of this week's; the others above
+the floor follow by score. **Defer, don't demote**: in that order, someone at work is asked now, someone outside
+their working hours is asked for the start of their working day (``not_before``) when that comes before
+``wait_until`` (the asker's urgency, :data:`URGENCY`), and only someone whose day starts later than that is passed
+over for the next in order. When nobody above the floor can be reached before ``wait_until``, the best of them is
+still asked, for the start of their day.
 
 ``mode="plain"`` is the plain ranker (top-k by score after the hard rules), kept for the benchmark.
 """
@@ -14,13 +19,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from whoknows.routing.availability import is_working, local_time, next_working_time
 from whoknows.routing.prefs import Prefs
 
 Mode = Literal["balanced", "plain"]
+Urgency = Literal["now", "today", "this week"]
+#: How long a question may wait for a better expert's working day: "now" asks only who is working (or, when
+#: nobody within the floor is, the best at the start of their day), "today" waits up to a day, "this week" a week.
+URGENCY: dict[str, timedelta] = {"now": timedelta(0), "today": timedelta(hours=24), "this week": timedelta(days=7)}
 
 
 @dataclass
@@ -65,6 +74,12 @@ def closeness(score: float, best: float) -> float:
     return math.exp(min(0.0, score - best))
 
 
+def chance(score: float, best: float) -> float:
+    """The ranker's probability that this person is the better expert than the best one: the pairwise model is
+    fitted so that ``sigmoid(score difference)`` is that probability."""
+    return 1.0 / (1.0 + math.exp(min(50.0, best - score)))
+
+
 def choose(
     candidates: list[Candidate],
     k: int,
@@ -74,7 +89,12 @@ def choose(
     margin: float = 0.8,
     default_budget: int = 10,
     mode: Mode = "balanced",
+    wait_until: datetime | None = None,
+    best_score: float | None = None,
+    floor: float = 0.05,
 ) -> Selection:
+    """``wait_until``: the latest start of a working day worth waiting for (None: no limit); ``best_score``: the
+    best score of the question's first ranking (the floor's reference in escalations; default: the best here)."""
     skipped: list[dict[str, str]] = []
     eligible: list[Candidate] = []
     terms = {t.lower() for t in topic_terms}
@@ -94,45 +114,73 @@ def choose(
             eligible.append(c)
     if not eligible:
         return Selection([], skipped)
-    best = eligible[0].score
-    order = list(eligible)
-    if mode == "balanced":
-        near = [c for c in eligible if closeness(c.score, best) >= margin]
-        rest = [c for c in eligible if closeness(c.score, best) < margin]
-        near.sort(key=lambda c: (-closeness(c.score, best) / (1 + c.open_load + c.week_count / 3), c.person_id))
-        order = near + rest
-    working = [c for c in order if is_working(now, c.timezone, c.prefs)]
-    chosen = working[:k] if working else order[:k]
-    top = eligible[0]
-    picks: list[Pick] = []
-    for c in chosen:
-        rank = eligible.index(c) + 1
-        reasons = [f"ranked #{rank} for this question by the expertise model (score {c.score:.2f})"]
-        reasons += c.why[:2]
-        not_before = None
-        if mode == "balanced" and c is not top and closeness(c.score, best) >= margin:
-            reasons.append(
-                f"nearly as qualified as the top expert ({closeness(c.score, best):.0%} of the best score) and "
-                f"less busy ({c.open_load} open questions, {c.week_count} this week)"
-            )
-        if is_working(now, c.timezone, c.prefs):
-            reasons.append(f"available now ({local_time(now, c.timezone)})")
-        else:
-            not_before = next_working_time(now, c.timezone, c.prefs)
-            reasons.append(
-                f"outside working hours ({local_time(now, c.timezone)}); notified at the start of their day "
-                f"({local_time(not_before, c.timezone)})"
-            )
-        picks.append(Pick(c.person_id, c.name, c.score, reasons, not_before))
+    if mode == "plain":
+        return Selection([_pick(c, eligible, eligible[0].score, now, False) for c in eligible[:k]], skipped)
+    best = max(eligible[0].score, best_score) if best_score is not None else eligible[0].score
+    allowed = [c for c in eligible if c.score >= best or chance(c.score, best) >= floor]
+    below = [c for c in eligible if c not in allowed]
+
+    def awake(c: Candidate) -> bool:
+        return is_working(now, c.timezone, c.prefs)
+
+    # The nearly-as-qualified first (the awake and less loaded of them before the others), then the rest
+    # above the floor by score.
+    near = [c for c in allowed if closeness(c.score, best) >= margin]
+    near.sort(key=lambda c: (not awake(c), -closeness(c.score, best) / (1 + c.open_load + c.week_count / 3)))
+    order = near + [c for c in allowed if c not in near]
+    chosen: list[Candidate] = []
+    late: list[Candidate] = []
     for c in order:
-        if c not in chosen and c in eligible[: len(chosen)]:
-            busy = not is_working(now, c.timezone, c.prefs) and bool(working)
+        if len(chosen) == k:
+            break
+        if awake(c) or wait_until is None or next_working_time(now, c.timezone, c.prefs) <= wait_until:
+            chosen.append(c)
+        else:
+            late.append(c)
+    if not chosen and late:  # nobody above the floor before the asker's deadline: the best, at their day's start
+        chosen = [min(late, key=lambda c: (-c.score, c.person_id))]
+    picks = [_pick(c, eligible, best, now, True) for c in chosen]
+    for c in late:
+        if c not in chosen:
+            when = next_working_time(now, c.timezone, c.prefs)
             skipped.append(
                 {
                     "name": c.name,
-                    "why": "outside working hours; colleagues who are working were asked"
-                    if busy
-                    else f"busier than equally qualified colleagues ({c.open_load} open questions)",
+                    "why": f"outside working hours until {local_time(when, c.timezone)}, later than the asker can "
+                    "wait; a colleague who is working was asked",
+                }
+            )
+    for c in near:
+        if c not in chosen and c not in late and len(chosen) >= k and c in eligible[: len(chosen)]:
+            skipped.append({"name": c.name, "why": f"busier than equally qualified colleagues ({c.open_load} open)"})
+    if len(chosen) < k:
+        for c in below[: k - len(chosen)]:
+            skipped.append(
+                {
+                    "name": c.name,
+                    "why": f"not asked: {chance(c.score, best):.1%} chance to be the better expert than the best, "
+                    f"below the {floor:.0%} floor",
                 }
             )
     return Selection(picks, skipped)
+
+
+def _pick(c: Candidate, eligible: list[Candidate], best: float, now: datetime, balanced: bool) -> Pick:
+    rank = eligible.index(c) + 1
+    reasons = [f"ranked #{rank} for this question by the expertise model (score {c.score:.2f})"]
+    reasons += c.why[:2]
+    if balanced and rank > 1:
+        reasons.append(
+            f"nearly as qualified as the top expert ({closeness(c.score, best):.0%} of the best score) and "
+            f"less busy ({c.open_load} open questions, {c.week_count} this week)"
+        )
+    not_before = None
+    if is_working(now, c.timezone, c.prefs):
+        reasons.append(f"available now ({local_time(now, c.timezone)})")
+    else:
+        not_before = next_working_time(now, c.timezone, c.prefs)
+        reasons.append(
+            f"outside working hours ({local_time(now, c.timezone)}); notified at the start of their day "
+            f"({local_time(not_before, c.timezone)})"
+        )
+    return Pick(c.person_id, c.name, c.score, reasons, not_before)
