@@ -193,6 +193,11 @@ def test_ask_route_answer_and_credit(live_server: LiveServer, browser: Any, cons
     item.get_by_label("Your answer").fill(ANSWER)
     item.get_by_role("button", name="Send answer").click()
     sync_api.expect(item.locator(".confirm")).to_contain_text("Answer sent")
+    waiting = inbox.locator("article.inbox-item .inbox-actions").count()  # the ones still to handle
+    if waiting:
+        sync_api.expect(inbox.locator(".nav-count")).to_contain_text(f"{waiting} waiting")
+    else:
+        sync_api.expect(inbox.locator(".nav-count")).to_have_count(0)  # the badge clears with the last one
     _shot(live_server, inbox, "inbox-answered")
     expert_ctx.close()
 

@@ -16,6 +16,22 @@ function confirmation(action, card, form) {
   return `Forwarded to ${form.elements.colleague.value.trim()}.`;
 }
 
+// The "Inbox" count in the navigation was rendered with the page: one fewer waits once a question is handled.
+function oneFewerWaiting() {
+  const badge = document.querySelector('a[href="/inbox"] .nav-count');
+  if (!badge) return;
+  const left = parseInt(badge.textContent.replace(/\D+/g, ""), 10) - 1;
+  if (!(left > 0)) {
+    badge.remove();
+    return;
+  }
+  badge.replaceChildren(
+    h("span", { class: "visually-hidden" }, ", "),
+    String(left),
+    h("span", { class: "visually-hidden" }, " waiting"),
+  );
+}
+
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   const action = form.dataset && form.dataset.action;
@@ -38,6 +54,7 @@ document.addEventListener("submit", async (event) => {
     card.querySelector(".inbox-actions").replaceWith(done);
     done.focus();
     status.textContent = message;
+    oneFewerWaiting();
   } catch (err) {
     showError(error, err.message);
     buttons.forEach((b) => (b.disabled = false));
