@@ -206,7 +206,7 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [str(EXE), "serve", "--port", str(port), "--workers", str(args.workers)],
+        [str(EXE), "serve", "--port", str(port), "--workers", str(args.workers), "--no-worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

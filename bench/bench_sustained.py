@@ -206,8 +206,8 @@ def main() -> int:
     queries = [q[:2000] for kind, q in make_queries(500, args.seed) if kind in ("catalog", "keywords", "off_topic")]
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+b", prefix="whoknows-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    server = subprocess.Popen([str(EXE), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=log)  # fmt: skip
+    server = subprocess.Popen([str(EXE), "serve", "--port", str(port), "--no-worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
     rss: list[tuple[float, float]] = []
     try:
         base = f"http://127.0.0.1:{port}"

@@ -39,7 +39,10 @@ def test_two_server_processes_share_one_login_limit(db_url: str, tmp_path: Path)
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(EXE), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     clients: list[http.client.HTTPConnection] = []
     try:

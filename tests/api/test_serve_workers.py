@@ -76,7 +76,10 @@ def _serve_two(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
     env = {**os.environ, "WHOKNOWS_DB": str(db), "WHOKNOWS_DATA_DIR": str(tmp_path / "data")}
     with (tmp_path / "serve.log").open("wb") as log:  # (the server writes through its own copy of the file)
         proc = subprocess.Popen(
-            [str(EXE), "serve", "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(EXE), "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait(lambda: _startups(tmp_path) == 2)

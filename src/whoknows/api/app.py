@@ -78,7 +78,9 @@ def _warm_up(state: AppState) -> None:
         log.exception("warm-up failed")
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, routing_worker: bool = True
+) -> None:
     """Run the server with uvicorn until interrupted.
 
     With ``workers`` > 1, that many processes serve the port, each with its own listening socket
@@ -88,18 +90,27 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, work
     asks a client to reconnect (:mod:`whoknows.api.balance`), so keep-alive clients end up evenly spread. Each
     process builds its app from the environment, so the database and data dir are handed over as ``WHOKNOWS_DB``
     / ``WHOKNOWS_DATA_DIR`` (each then works in that database's own derived folder, ``AppState.data_dir``); a
-    process that dies is started again; Ctrl-C or SIGTERM stops them all."""
+    process that dies is started again; Ctrl-C or SIGTERM stops them all. ``routing_worker``: the routing worker
+    runs beside them as a supervised child (:mod:`whoknows.api.worker_child`), so notifications go out, unanswered
+    questions escalate and outcomes are learnt without a second command."""
     import os
 
     import uvicorn
 
-    if workers <= 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
-        return
-    os.environ["WHOKNOWS_DB"] = settings.database_url()
-    os.environ["WHOKNOWS_DATA_DIR"] = str(settings.data_dir)
-    _listen_socket(host, port).close()  # fail here, once, if the port is taken
-    _supervise(host, port, workers)
+    from whoknows.api.worker_child import WorkerChild
+
+    child = WorkerChild(settings).start() if routing_worker else None
+    try:
+        if workers <= 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+            return
+        os.environ["WHOKNOWS_DB"] = settings.database_url()
+        os.environ["WHOKNOWS_DATA_DIR"] = str(settings.data_dir)
+        _listen_socket(host, port).close()  # fail here, once, if the port is taken
+        _supervise(host, port, workers)
+    finally:
+        if child is not None:
+            child.stop()
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:

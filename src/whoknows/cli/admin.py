@@ -25,8 +25,17 @@ def serve(
             help="Server processes (one per core suits a busy server; live import progress is per process).",
         ),
     ] = 1,
+    routing_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the routing worker (notifications, escalation, learning) beside the server; --no-worker when "
+            "`whoknows worker` runs elsewhere.",
+        ),
+    ] = True,
 ) -> None:
-    """Run the web UI and HTTP API server (uvicorn); the OpenAPI spec is at /api/v1/openapi.json."""
+    """Run the web UI and HTTP API server (uvicorn) and, unless --no-worker, the routing worker; the OpenAPI spec
+    is at /api/v1/openapi.json."""
     from whoknows.api.app import serve as run_server
 
     s = settings()
@@ -36,7 +45,9 @@ def serve(
         first = demo_logins["logins"][0]["email"] if demo_logins.get("logins") else "a demo person's e-mail"
         err.print(f"demo org: log in as {first} with password {demo_logins['password']} (more in the file "
                   f"{demo_logins.get('path')})")  # fmt: skip
-    run_server(s, host=host, port=port, workers=workers)
+    if routing_worker:
+        err.print("the routing worker runs beside the server (notifications, escalation, learning; --no-worker: off)")
+    run_server(s, host=host, port=port, workers=workers, routing_worker=routing_worker)
 
 
 def _demo_logins(s: Settings) -> dict[str, Any] | None:

@@ -148,11 +148,19 @@ def accept(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Process what is due now, then exit.")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between idle rounds.")] = 5.0,
+    parent: Annotated[
+        int | None, typer.Option("--exit-with-parent", hidden=True, help="Stop when this process (the server) ends.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Send notifications, expire and escalate unanswered questions, learn from outcomes (runs until stopped)."""
     from whoknows.routing import run_forever, run_once
     from whoknows.store import open_store
+
+    if parent is not None:
+        from whoknows.api.worker_child import exit_with_parent
+
+        exit_with_parent(parent)
 
     s = settings()
     store = open_store(s, create=False)
