@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     #: CPU-bound and share one interpreter lock: a few threads answer sooner than many taking turns.
     api_threads: int = Field(default=4, ge=1, le=256)
 
+    def delivery_channels(self) -> list[str]:
+        """The notification channels that can reach anyone here: e-mail once an SMTP server is configured
+        (``WHOKNOWS_SMTP_HOST`` or ``_PORT`` given: the built-in localhost:25 is only a guess), Slack with a bot
+        token. (A webhook is a person's own setting.) Without any, requests reach the whoknows inbox only."""
+        out = ["email"] if {"smtp_host", "smtp_port"} & self.model_fields_set else []
+        return out + (["slack"] if self.slack_token else [])
+
     def database_url(self) -> str:
         """The database URL to use, with the default SQLite file resolved."""
         from whoknows.store.urls import normalize_db_url

@@ -23,6 +23,7 @@ def test_full_loop(org: Org, smtp_server: Mailbox) -> None:
     )
     assert result.routed and result.question_id and len(result.asked) == 2
     assert all(a["reasons"] and "ranked #" in a["reasons"][0] for a in result.asked)
+    assert {a["reaches"] for a in result.asked} == {"email"}  # an SMTP server is configured here
     stats = run_once(org.store, org.settings, org.data_dir, now=MONDAY_NOON)
     assert stats.sent == 2, stats.errors
     mails = smtp_server.wait(2)

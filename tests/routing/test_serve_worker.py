@@ -50,3 +50,11 @@ def test_notifications_go_out_and_a_dead_worker_is_restarted(org: Org, smtp_serv
     finally:
         child.stop()
     assert child.proc is not None and child.proc.poll() is not None  # stopped with the server
+
+
+def test_delivery_channels_are_only_the_configured_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().delivery_channels() == []  # localhost:25 is only a guess: the app's inbox only
+    assert Settings(smtp_host="mail.example.com").delivery_channels() == ["email"]
+    assert Settings(slack_token="xoxb-1").delivery_channels() == ["slack"]
+    monkeypatch.setenv("WHOKNOWS_SMTP_PORT", "2525")
+    assert Settings().delivery_channels() == ["email"]

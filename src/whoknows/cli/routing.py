@@ -50,15 +50,22 @@ def route(
         err.print(f"[yellow]warning:[/yellow] {w}")
     sols = result.memory.get("solutions", [])
     if sols:
+        top = sols[0]
+        solver = (top.get("solved_by") or {}).get("name") or "unknown"
+        dept = (top.get("solved_by") or {}).get("department")
+        out.print(f"[bold]From memory[/bold] (confidence {result.confidence:.2f}): {top['solution']}", highlight=False)
         out.print(
-            f"[bold]From memory[/bold] (confidence {result.confidence:.2f}): {sols[0]['solution']}", highlight=False
+            f"   — {solver}{f', {dept}' if dept else ''}, {(top.get('asked_at') or '')[:10]} in {top.get('space')}",
+            highlight=False,
         )
     if not result.routed:
         out.print(f"Not routed: {result.reason}", highlight=False)
         return
     out.print(f"[bold]Routed question #{result.question_id}[/bold]: {result.reason}", highlight=False)
     for a in result.asked:
-        out.print(f"  asked {a['name']} (assignment {a['assignment_id']}, via {a['channel']})", highlight=False)
+        via = a.get("reaches", a["channel"])
+        how = "the whoknows inbox only: no e-mail or Slack is set up" if via == "inbox" else f"{via} and the inbox"
+        out.print(f"  asked {a['name']} (assignment {a['assignment_id']}, via {how})", highlight=False)
         for r in a["reasons"]:
             out.print(f"     - {r}", highlight=False)
     for sk in result.skipped:

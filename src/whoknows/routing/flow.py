@@ -175,6 +175,9 @@ def ask_or_route(
         selection = assign(conn, settings, row, attempt=1, now=now, k=k, mode=mode)
         asked = assignments_of(conn, qid)
     result.routed, result.question_id, result.skipped = True, qid, selection.skipped
+    can = settings.delivery_channels()
+    for a in asked:  # what the request really reaches, never a channel that cannot deliver
+        a["reaches"] = a["channel"] if a["channel"] in can or a["channel"] == "webhook" else "inbox"
     result.asked = asked
     if not asked:
         result.warnings.append(

@@ -278,6 +278,16 @@ async function route() {
   }
 }
 
+
+// What the requests really reach: e-mail or Slack only where the server can deliver them, else the inbox.
+function askedLine(asked) {
+  const names = { email: "e-mail", slack: "Slack", webhook: "their webhook" };
+  const outside = [...new Set(asked.map((a) => a.reaches).filter((r) => r && r !== "inbox"))].map((r) => names[r] || r);
+  const where = outside.length
+    ? `by ${outside.join(" and ")} and in their whoknows inbox`
+    : "in their whoknows inbox (in the app only: no e-mail or Slack is set up here)";
+  return `Asked ${count(asked.length, "expert")}, ${where}.`;
+}
 function routeSummary(data) {
   const asked = data.asked || [];
   const skipped = data.skipped || [];
@@ -290,7 +300,7 @@ function routeSummary(data) {
     h(
       "p",
       { class: asked.length ? "confirm" : "notice" },
-      asked.length ? `Sent to ${count(asked.length, "expert")}. You'll be notified when someone answers.` : "Nobody is available to ask right now.",
+      asked.length ? askedLine(asked) : "Nobody is available to ask right now.",
     ),
   );
   if (asked.length) {

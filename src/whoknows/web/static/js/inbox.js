@@ -11,7 +11,7 @@ const ACTIONS = {
 
 function confirmation(action, card, form) {
   const asker = card.dataset.asker || "the asker";
-  if (action === "answer") return `Answer sent. It is saved to memory, credited to you, and ${asker} has been told.`;
+  if (action === "answer") return `Answer sent. It is saved to memory, credited to you; ${asker} finds it under My questions.`;
   if (action === "decline") return "Declined. The question goes to the next expert.";
   return `Forwarded to ${form.elements.colleague.value.trim()}.`;
 }
