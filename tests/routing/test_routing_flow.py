@@ -136,3 +136,31 @@ def test_preferences_are_respected(org: Org) -> None:
     r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
     assert r.asked[0]["person_id"] != top
     assert any("opted out" in s["why"] for s in r.skipped)
+
+
+def test_an_accepted_answer_is_found_by_the_next_colleague_until_the_expert_objects(org: Org) -> None:
+    """Reuse: the asker shares the accepted answer (default: where the question's topic came from); another
+    colleague asking the same question is answered from memory; the expert takes it back and it is private again."""
+    from whoknows.routing import unshare
+
+    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
+    expert = r.asked[0]["person_id"]
+    text = "Zebrafish rule: Legal countersigns the HIPAA BAA within 2 days once the customer is on Enterprise."
+    done = answer(org.store, org.data_dir, r.asked[0]["assignment_id"], text, expert, now=MONDAY_NOON)
+    colleague = next(p for p in (6, 7, 8, 9, 10) if p != expert)
+
+    def found_by(person: int) -> bool:
+        hits = ask(org.store, org.data_dir, "zebrafish rule for the HIPAA BAA", org.store.viewer(person), k=20)
+        return any(h.solution_id == done["message_id"] for h in hits.solutions)
+
+    assert found_by(5) and not found_by(colleague)  # before acceptance: asker and expert only
+    with pytest.raises(RoutingError) as bad:
+        accept(org.store, org.data_dir, r.question_id, 5, share="the whole world")
+    assert bad.value.code == "routing.bad_share"
+    acc = accept(org.store, org.data_dir, r.question_id, 5, learn_now=False)
+    assert acc["shared"]["share"] == "topic" and acc["shared"]["with"]
+    assert found_by(colleague)
+    with pytest.raises(RoutingNotFound):
+        unshare(org.store, r.question_id, colleague)  # only the expert (or the asker) may take it back
+    assert unshare(org.store, r.question_id, expert)["share"] == "private"
+    assert not found_by(colleague) and found_by(5) and found_by(expert)

@@ -123,7 +123,7 @@ def route_everything(w: World, *, bob_answers: bool) -> int:
         conn.execute(
             schema.expert_prefs.insert().values(person_id=w.cleo, channels=["email"], digest="daily", updated_at=NOW)
         )
-    settings = Settings(routing_threshold=1.0)
+    settings = Settings(routing_threshold=1.0, routing_floor=0.0)  # both Bob and Cleo asked, however far apart
     routed = ask_or_route(w.store, w.data, "frobnicator gateway proxy config flag", w.ann, k=3, settings=settings,
                           now=NOW, route="always")  # fmt: skip
     assert routed.routed and routed.question_id is not None

@@ -30,6 +30,11 @@ class ForwardIn(BaseModel):
 
 class AcceptIn(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
+    share: Literal["topic", "everyone", "private"] = Field(
+        default="topic",
+        description="Who may find the answer in memory: the people of the spaces the question's topic came from "
+        "(organisation-wide when memory cited none), everyone, or nobody else.",
+    )
     answer_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Which answer (default: the latest).")
 
 
@@ -120,9 +125,18 @@ def accept(question_id: RowId, body: AcceptIn, state: State, me: Caller) -> dict
         rating=body.rating,
         answer_id=body.answer_id,
         learn_now=False,
+        share=body.share,
     )
     state.learner.kick()  # the model refits in the background; the asker does not wait for it
     return result
+
+
+@router.post("/questions/{question_id}/unshare")
+def unshare(question_id: RowId, state: State, me: Caller) -> dict[str, Any]:
+    """An expert who answered (or the asker) takes a shared answer back: private to asker and experts again."""
+    from whoknows.routing import unshare as do_unshare
+
+    return do_unshare(state.store, question_id, me.person_id)
 
 
 @router.get("/me/prefs")

@@ -141,14 +141,41 @@ def accept(
     question_id: Annotated[int, typer.Argument(help="The routed question id.")],
     as_: AsOpt = None,
     rating: Annotated[int | None, typer.Option("--rating", min=1, max=5, help="How good the answer was, 1-5.")] = None,
+    share: Annotated[
+        str,
+        typer.Option(
+            "--share",
+            help="Who may find the answer in memory: topic (the people of the spaces the question's topic came "
+            "from; organisation-wide when memory cited none), everyone, private.",
+        ),
+    ] = "topic",
     json_out: JsonOpt = False,
 ) -> None:
-    """Accept (and rate) the answer to your routed question; the expertise model learns from it."""
+    """Accept (and rate) the answer to your routed question; the expertise model learns from it, and the next
+    colleague asking finds it (see --share)."""
     from whoknows.routing import accept as do_accept
 
     s, store, me_id = need_person(as_)
-    data = do_accept(store, derived_folder(s, store), question_id, me_id, rating=rating)
-    done(data, json_out, f"answer #{data['answer_id']} accepted; question #{question_id} closed")
+    data = do_accept(store, derived_folder(s, store), question_id, me_id, rating=rating, share=share)
+    shared = data["shared"]
+    audience = ", ".join(shared["with"]) if shared["with"] else "nobody else (private)"
+    done(
+        data, json_out, f"answer #{data['answer_id']} accepted; question #{question_id} closed; shared with {audience}"
+    )
+
+
+@app.command()
+def unshare(
+    question_id: Annotated[int, typer.Argument(help="The routed question id.")],
+    as_: AsOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Take back a shared answer you gave (or your accepted question): only the asker and the experts may read it."""
+    from whoknows.routing import unshare as do_unshare
+
+    _s, store, me_id = need_person(as_)
+    data = do_unshare(store, question_id, me_id)
+    done(data, json_out, f"question #{question_id} and its answers are private again")
 
 
 @app.command()

@@ -8,7 +8,7 @@
 * :mod:`.worker` — expiry, escalation, digests, sending, learning; :mod:`.channels` — e-mail, Slack, webhooks.
 """
 
-from whoknows.routing.actions import accept, answer, decline, forward, inbox, my_questions
+from whoknows.routing.actions import accept, answer, decline, forward, inbox, my_questions, unshare
 from whoknows.routing.flow import RouteResult, ask_or_route
 from whoknows.routing.prefs import Prefs, get_prefs, set_prefs
 from whoknows.routing.worker import RoundStats, run_forever, run_once
@@ -28,4 +28,5 @@ __all__ = [
     "run_forever",
     "run_once",
     "set_prefs",
+    "unshare",
 ]

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from whoknows.access import Viewer
 from whoknows.routing.assign import addresses, assign, visible_draft
-from whoknows.routing.capture import mark_accepted, refresh_memory, store_answer
+from whoknows.routing.capture import SHARES, mark_accepted, refresh_memory, share_answer, store_answer, unshare_answer
 from whoknows.routing.errors import RoutingError, RoutingNotFound, RoutingStateError
 from whoknows.routing.flow import assignments_of, check_person
 from whoknows.routing.learning import apply_outcomes, record_outcome
@@ -210,13 +210,17 @@ def accept(
     answer_id: int | None = None,
     now: datetime | None = None,
     learn_now: bool = True,
+    share: str = "topic",
 ) -> dict[str, Any]:
     """The asker accepts an answer (the latest one by default) and may rate it 1-5; the model learns from it
     (at once, or with ``learn_now=False`` when the caller applies outcomes itself, as the server does in the
-    background)."""
+    background). A good answer (no rating, or 3 and up) is shared with ``share`` (:func:`.capture.share_answer`:
+    ``topic`` by default, ``everyone`` or ``private``) so the next colleague's ``ask`` finds it."""
     now = now or datetime.now(UTC)
     if rating is not None and not 1 <= rating <= 5:
         raise RoutingError("a rating is 1 to 5", code="routing.bad_rating")
+    if share not in SHARES:
+        raise RoutingError(f"unknown audience {share!r}: one of {', '.join(SHARES)}", code="routing.bad_share")
     rq, ans = schema.routed_questions, schema.route_answers
     with store.write() as conn:
         q = conn.execute(select(rq).where(rq.c.id == question_id)).first()
@@ -236,9 +240,37 @@ def accept(
         if a.expert_id is not None:
             record_outcome(conn, question_id, int(a.expert_id), "accepted" if good else "answered", now)
         thread_id = mark_accepted(conn, int(a.message_id)) if a.message_id is not None and good else None
+        shared = share_answer(conn, q, share if good else "private", now)
     memory = refresh_memory(store, data_dir, thread_id) if thread_id is not None else {}
     applied = apply_outcomes(store, data_dir) if learn_now else 0
-    return {"question_id": question_id, "answer_id": int(a.id), "rating": rating, "outcomes_applied": applied, **memory}
+    return {
+        "question_id": question_id,
+        "answer_id": int(a.id),
+        "rating": rating,
+        "outcomes_applied": applied,
+        "shared": shared,
+        **memory,
+    }
+
+
+def unshare(store: Store, question_id: int, actor_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """An expert who answered (or the asker) takes a shared answer back: private to asker and experts again."""
+    now = now or datetime.now(UTC)
+    rq, ans = schema.routed_questions, schema.route_answers
+    with store.write() as conn:
+        q = conn.execute(select(rq).where(rq.c.id == question_id)).first()
+        experts = (
+            set()
+            if q is None
+            else {
+                int(x)
+                for x in conn.execute(select(ans.c.expert_id).where(ans.c.question_id == question_id)).scalars()
+                if x
+            }
+        )
+        if q is None or (actor_id not in experts and actor_id != int(q.asker_id)):
+            raise RoutingNotFound(f"no routed question #{question_id}", code="routing.question_not_found")
+        return {"question_id": question_id, **unshare_answer(conn, q, now)}
 
 
 def inbox(store: Store, viewer: Viewer) -> list[dict[str, Any]]:

@@ -5,8 +5,12 @@ Where it lives (who may read it): each routed question gets its own **private sp
 holds the question (author: the asker) and the answers (author: the expert, ``reply_to`` the question), so the
 usual Q&A extraction turns them into a solved pair credited to the expert, and ``ask`` finds it for the asker
 (and the expert) through the one permission rule. Nobody else reads it: a question asked in private may contain
-anything; publishing an answer more widely is the asker's decision and a later feature. Acceptance sets the
-message's ``accepted`` flag, which the extractor treats as the strongest solution signal.
+anything. Acceptance sets the message's ``accepted`` flag, which the extractor treats as the strongest solution
+signal, and **shares** the answer as the asker chooses (:func:`share_answer`): by default with the people of the
+spaces the question's topic came from (the spaces of memory's citations: a public one makes it public, private
+ones add their members), else — no citation — organisation-wide; ``everyone``; or ``private`` (as it was). The
+answering expert may object (:func:`unshare_answer`): it is private again. Who may read it is decided at every
+read by the one permission rule, so the next colleague's ``ask`` finds it (or stops finding it) at once.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from whoknows.model import MessageKind, SpaceKind, Visibility
 from whoknows.store import Store, schema
 
 SOURCE = "whoknows:routing"
+SHARES = ("topic", "everyone", "private")
 
 
 def _space_and_thread(conn: Connection, question: Any, now: datetime) -> tuple[int, int, int]:
@@ -117,6 +122,60 @@ def store_answer(
         .returning(m.c.id)
     ).scalar_one()
     return int(mid), thread_id
+
+
+def _routed_space(conn: Connection, question_id: int) -> Any:
+    s = schema.spaces
+    return conn.execute(select(s).where(s.c.source == SOURCE, s.c.external_id == f"q{question_id}")).first()
+
+
+def share_answer(conn: Connection, question: Any, share: str, now: datetime) -> dict[str, Any]:
+    """Open the routed question's space to the audience ``share`` names (see the module doc); returns it."""
+    if share not in SHARES:
+        from whoknows.routing.errors import RoutingError
+
+        raise RoutingError(f"unknown audience {share!r}: one of {', '.join(SHARES)}", code="routing.bad_share")
+    s, m, sm = schema.spaces, schema.messages, schema.space_members
+    space = _routed_space(conn, int(question.id))
+    if space is None:
+        return {"share": "private", "with": []}
+    cited = [int(c["question_id"]) for c in (question.draft or {}).get("citations", []) if c.get("question_id")]
+    topic = sorted({int(x) for x in conn.execute(select(m.c.space_id).where(m.c.id.in_(cited))).scalars()})
+    rows = conn.execute(select(s.c.id, s.c.name, s.c.visibility).where(s.c.id.in_(topic))).all() if topic else []
+    public = share == "everyone" or (share == "topic" and (not rows or any(r.visibility == "public" for r in rows)))
+    shown: list[str] = []
+    if share == "private":
+        pass
+    elif public:
+        conn.execute(update(s).where(s.c.id == space.id).values(visibility=Visibility.PUBLIC.value))
+        shown = ["everyone"]
+    else:
+        members = set(conn.execute(select(sm.c.person_id).where(sm.c.space_id.in_([r.id for r in rows]))).scalars())
+        for pid in sorted(members):
+            _add_member(conn, int(space.id), int(pid))
+        shown = [r.name for r in rows]
+    meta = dict(space.meta or {})
+    meta.update(shared=share, shared_with=shown, shared_at=now.isoformat(), topic_spaces=topic)
+    conn.execute(update(s).where(s.c.id == space.id).values(meta=meta))
+    return {"share": share, "with": shown}
+
+
+def unshare_answer(conn: Connection, question: Any, now: datetime) -> dict[str, Any]:
+    """Back to private: only the asker and the experts who answered may read the routed question and answers."""
+    s, sm, ans = schema.spaces, schema.space_members, schema.route_answers
+    space = _routed_space(conn, int(question.id))
+    if space is None:
+        return {"share": "private", "with": []}
+    keep = {int(question.asker_id)} | {
+        int(x) for x in conn.execute(select(ans.c.expert_id).where(ans.c.question_id == question.id)).scalars() if x
+    }
+    conn.execute(update(s).where(s.c.id == space.id).values(visibility=Visibility.PRIVATE.value))
+    for pid in set(conn.execute(select(sm.c.person_id).where(sm.c.space_id == space.id)).scalars()) - keep:
+        conn.execute(sm.delete().where(sm.c.space_id == space.id, sm.c.person_id == pid))
+    meta = dict(space.meta or {})
+    meta.update(shared="private", shared_with=[], unshared_at=now.isoformat())
+    conn.execute(update(s).where(s.c.id == space.id).values(meta=meta))
+    return {"share": "private", "with": []}
 
 
 def mark_accepted(conn: Connection, message_id: int) -> int:

@@ -28,9 +28,12 @@ document.addEventListener("submit", async (event) => {
     badge.textContent = "Closed";
     badge.className = "badge badge-muted q-status";
     const expert = form.dataset.expert || "the expert";
-    const message = rated
+    const shared = result && result.shared && result.shared.with && result.shared.with.length
+      ? ` Colleagues who ask the same now find it in memory (shared with ${result.shared.with.join(", ")}).`
+      : "";
+    const message = (rated
       ? `Answer accepted, rated ${rated} of 5. The question is closed; your rating tells whoknows how well ${expert} helped.`
-      : `Answer accepted. The question is closed; whoknows now knows that ${expert} helped.`;
+      : `Answer accepted. The question is closed; whoknows now knows that ${expert} helped.`) + shared;
     const done = h("p", { class: "confirm", tabindex: "-1" }, message);
     form.replaceWith(done);
     done.focus();
