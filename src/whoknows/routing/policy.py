@@ -139,7 +139,7 @@ def choose(
             late.append(c)
     if not chosen and late:  # nobody above the floor before the asker's deadline: the best, at their day's start
         chosen = [min(late, key=lambda c: (-c.score, c.person_id))]
-    picks = [_pick(c, eligible, best, now, True) for c in chosen]
+    picks = [_pick(c, eligible, best, now, closeness(c.score, best) >= margin) for c in chosen]
     for c in late:
         if c not in chosen:
             when = next_working_time(now, c.timezone, c.prefs)
@@ -165,11 +165,12 @@ def choose(
     return Selection(picks, skipped)
 
 
-def _pick(c: Candidate, eligible: list[Candidate], best: float, now: datetime, balanced: bool) -> Pick:
+def _pick(c: Candidate, eligible: list[Candidate], best: float, now: datetime, near: bool) -> Pick:
+    """``near``: within the spread margin of the best (said so when they were preferred to a better one)."""
     rank = eligible.index(c) + 1
     reasons = [f"ranked #{rank} for this question by the expertise model (score {c.score:.2f})"]
     reasons += c.why[:2]
-    if balanced and rank > 1:
+    if near and rank > 1:
         reasons.append(
             f"nearly as qualified as the top expert ({closeness(c.score, best):.0%} of the best score) and "
             f"less busy ({c.open_load} open questions, {c.week_count} this week)"
