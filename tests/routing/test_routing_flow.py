@@ -164,3 +164,25 @@ def test_an_accepted_answer_is_found_by_the_next_colleague_until_the_expert_obje
         unshare(org.store, r.question_id, colleague)  # only the expert (or the asker) may take it back
     assert unshare(org.store, r.question_id, expert)["share"] == "private"
     assert not found_by(colleague) and found_by(5) and found_by(expert)
+
+
+def test_sharing_the_accepted_answer_shares_no_one_elses(org: Org) -> None:
+    """A second expert's reply in the same routed thread (a late one) stays private when the asker shares the
+    accepted answer: it is set apart where only the asker and its author may read it."""
+    from whoknows.routing.capture import store_answer
+
+    r = ask_or_route(org.store, org.data_dir, QUESTION, 5, route="always", k=1, settings=org.settings, now=MONDAY_NOON)
+    expert = r.asked[0]["person_id"]
+    other = next(p for p in (6, 7, 8, 9, 10) if p != expert)
+    colleague = next(p for p in (11, 12, 13, 14) if p not in (expert, other))
+    done = answer(org.store, org.data_dir, r.asked[0]["assignment_id"], "Legal signs the BAA.", expert, now=MONDAY_NOON)
+    rq, m = schema.routed_questions, schema.messages
+    with org.store.write() as conn:
+        q = conn.execute(select(rq).where(rq.c.id == r.question_id)).one()
+        late, _ = store_answer(conn, q, other, "Between us: the BAA template is outdated.", "late", MONDAY_NOON)
+    accept(org.store, org.data_dir, r.question_id, 5, learn_now=False, share="everyone")
+    with org.store.read() as conn:
+        space_of = dict(conn.execute(select(m.c.id, m.c.space_id).where(m.c.id.in_([done["message_id"], late]))).all())
+    assert space_of[done["message_id"]] in org.store.viewer(colleague).spaces
+    assert space_of[late] not in org.store.viewer(colleague).spaces
+    assert space_of[late] in org.store.viewer(5).spaces and space_of[late] in org.store.viewer(other).spaces

@@ -240,7 +240,8 @@ def accept(
         if a.expert_id is not None:
             record_outcome(conn, question_id, int(a.expert_id), "accepted" if good else "answered", now)
         thread_id = mark_accepted(conn, int(a.message_id)) if a.message_id is not None and good else None
-        shared = share_answer(conn, q, share if good else "private", now)
+        keep = int(a.message_id) if a.message_id is not None else None
+        shared = share_answer(conn, q, share if good else "private", now, keep_message=keep)
     memory = refresh_memory(store, data_dir, thread_id) if thread_id is not None else {}
     applied = apply_outcomes(store, data_dir) if learn_now else 0
     return {

@@ -129,8 +129,48 @@ def _routed_space(conn: Connection, question_id: int) -> Any:
     return conn.execute(select(s).where(s.c.source == SOURCE, s.c.external_id == f"q{question_id}")).first()
 
 
-def share_answer(conn: Connection, question: Any, share: str, now: datetime) -> dict[str, Any]:
-    """Open the routed question's space to the audience ``share`` names (see the module doc); returns it."""
+def _set_apart(conn: Connection, question: Any, thread_id: int, keep: set[int]) -> int:
+    """Move the thread's messages other than ``keep`` (the question, the accepted answer) into a private space of
+    their own, readable by the asker and their authors: sharing the accepted answer shares no one else's."""
+    s, t, m = schema.spaces, schema.threads, schema.messages
+    rows = conn.execute(select(m.c.id, m.c.author_id).where(m.c.thread_id == thread_id, m.c.id.notin_(keep))).all()
+    if not rows:
+        return 0
+    ext = f"q{question.id}:not-shared"
+    space_id = conn.execute(select(s.c.id).where(s.c.source == SOURCE, s.c.external_id == ext)).scalar()
+    if space_id is None:
+        space_id = conn.execute(
+            insert(s)
+            .values(
+                source=SOURCE,
+                external_id=ext,
+                kind=SpaceKind.QA_SITE.value,
+                name=f"whoknows answers #{question.id} (not shared)",
+                visibility=Visibility.PRIVATE.value,
+                description="The answers to a routed question that its asker did not share.",
+                meta={},
+            )
+            .returning(s.c.id)
+        ).scalar_one()
+    apart = conn.execute(select(t.c.id).where(t.c.source == SOURCE, t.c.external_id == ext)).scalar()
+    if apart is None:
+        apart = conn.execute(
+            insert(t)
+            .values(source=SOURCE, external_id=ext, space_id=space_id, title=question.text[:300], meta={})
+            .returning(t.c.id)
+        ).scalar_one()
+    for pid in {int(question.asker_id)} | {int(r.author_id) for r in rows if r.author_id is not None}:
+        _add_member(conn, int(space_id), pid)
+    ids = [int(r.id) for r in rows]
+    conn.execute(update(m).where(m.c.id.in_(ids)).values(space_id=space_id, thread_id=apart, reply_to_id=None))
+    return len(ids)
+
+
+def share_answer(
+    conn: Connection, question: Any, share: str, now: datetime, keep_message: int | None = None
+) -> dict[str, Any]:
+    """Open the routed question's space to the audience ``share`` names (see the module doc); returns it. When
+    shared, every answer but ``keep_message`` (the accepted one) is first set apart, still private."""
     if share not in SHARES:
         from whoknows.routing.errors import RoutingError
 
@@ -144,6 +184,9 @@ def share_answer(conn: Connection, question: Any, share: str, now: datetime) -> 
     rows = conn.execute(select(s.c.id, s.c.name, s.c.visibility).where(s.c.id.in_(topic))).all() if topic else []
     public = share == "everyone" or (share == "topic" and (not rows or any(r.visibility == "public" for r in rows)))
     shown: list[str] = []
+    if share != "private":
+        _, thread_id, qmsg = _space_and_thread(conn, question, now)
+        _set_apart(conn, question, thread_id, {qmsg} | ({keep_message} if keep_message is not None else set()))
     if share == "private":
         pass
     elif public:
