@@ -164,6 +164,7 @@ def _reason(model: ExpertiseModel, rows: list[int], about: list[str], now: float
     t = model.table
     answers = sum(int(t.role[r]) == ANSWER for r in rows)
     latest = max((float(t.time[r]) for r in rows), default=None)
+    days_ago = int((now - latest) // 86400) if latest is not None else None
     return in_words(
         answers,
         len(rows) - answers,
@@ -172,7 +173,7 @@ def _reason(model: ExpertiseModel, rows: list[int], about: list[str], now: float
         iso(latest) if latest is not None else None,
         bool(rows),
         about,
-        now,
+        days_ago,
     )
 
 
@@ -247,5 +248,5 @@ def _attach_evidence(
                 EvidenceItem(mid, snippet(found[0], words), found[1], reasons, iso(float(t.time[r])), found[2])
             )
         e.evidence = items
-        shown = [texts[item.message_id][0] for item in items if item.message_id in texts]
+        shown = [texts[item.message_id][0] for item in items]
         e.reason = _reason(model, counted[e.person_id], _shared_words(model, question, shown), now)

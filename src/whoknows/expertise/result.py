@@ -66,12 +66,12 @@ def in_words(
     latest: str | None,
     matched: bool,
     about: Sequence[str] = (),
-    now: float | None = None,
+    days_ago: int | None = None,
 ) -> str:
     """ "answered 3 questions about saml, certificate (2 accepted, 1 thanked), latest on 2026-05-05, 12 days ago":
     counted over the matched messages the reader may see; ``about``: the question's words their evidence shares
-    (rarest first; "like this" without any); ``now`` adds how long ago; ``matched`` False when only the person's
-    profile matched."""
+    (rarest first; "like this" without any); ``days_ago``: how long ago the latest was (left out when unknown or
+    in the future); ``matched`` False when only the person's profile matched."""
     if not matched:
         return "no message matches this question; their past answers cover its topic"
     on = f"about {', '.join(about)}" if about else "about it"
@@ -84,21 +84,10 @@ def in_words(
     if praise:
         text += f" ({', '.join(praise)})"
     if latest:
-        text += f", latest on {latest[:10]}{_ago(latest, now)}"
+        text += f", latest on {latest[:10]}"
+        if days_ago is not None and days_ago >= 0:
+            text += ", today" if days_ago == 0 else f", {_plural(days_ago, 'day')} ago"
     return text
-
-
-def _ago(latest: str, now: float | None) -> str:
-    if now is None:
-        return ""
-    try:
-        when = datetime.fromisoformat(latest)
-    except ValueError:
-        return ""
-    days = int((now - (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()) // 86400)
-    if days < 0:
-        return ""
-    return ", today" if days == 0 else f", {_plural(days, 'day')} ago"
 
 
 @dataclass

@@ -15,7 +15,15 @@ from sqlalchemy import Connection, select, update
 
 from whoknows.access import Viewer
 from whoknows.routing.assign import addresses, assign, visible_draft
-from whoknows.routing.capture import SHARES, mark_accepted, refresh_memory, share_answer, store_answer, unshare_answer
+from whoknows.routing.capture import (
+    SHARES,
+    answering_experts,
+    mark_accepted,
+    refresh_memory,
+    share_answer,
+    store_answer,
+    unshare_answer,
+)
 from whoknows.routing.errors import RoutingError, RoutingNotFound, RoutingStateError
 from whoknows.routing.flow import assignments_of, check_person
 from whoknows.routing.learning import apply_outcomes, record_outcome
@@ -257,19 +265,10 @@ def accept(
 def unshare(store: Store, question_id: int, actor_id: int, *, now: datetime | None = None) -> dict[str, Any]:
     """An expert who answered (or the asker) takes a shared answer back: private to asker and experts again."""
     now = now or datetime.now(UTC)
-    rq, ans = schema.routed_questions, schema.route_answers
+    rq = schema.routed_questions
     with store.write() as conn:
         q = conn.execute(select(rq).where(rq.c.id == question_id)).first()
-        experts = (
-            set()
-            if q is None
-            else {
-                int(x)
-                for x in conn.execute(select(ans.c.expert_id).where(ans.c.question_id == question_id)).scalars()
-                if x
-            }
-        )
-        if q is None or (actor_id not in experts and actor_id != int(q.asker_id)):
+        if q is None or (actor_id != int(q.asker_id) and actor_id not in answering_experts(conn, question_id)):
             raise RoutingNotFound(f"no routed question #{question_id}", code="routing.question_not_found")
         return {"question_id": question_id, **unshare_answer(conn, q, now)}
 

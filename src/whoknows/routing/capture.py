@@ -34,19 +34,12 @@ def _space_and_thread(conn: Connection, question: Any, now: datetime) -> tuple[i
     ext = f"q{question.id}"
     space_id = conn.execute(select(s.c.id).where(s.c.source == SOURCE, s.c.external_id == ext)).scalar()
     if space_id is None:
-        space_id = conn.execute(
-            insert(s)
-            .values(
-                source=SOURCE,
-                external_id=ext,
-                kind=SpaceKind.QA_SITE.value,
-                name=f"whoknows answers #{question.id}",
-                visibility=Visibility.PRIVATE.value,
-                description="A question routed by whoknows and its answers (asker and answering experts only).",
-                meta={},
-            )
-            .returning(s.c.id)
-        ).scalar_one()
+        space_id = _new_private_space(
+            conn,
+            ext,
+            f"whoknows answers #{question.id}",
+            "A question routed by whoknows and its answers (asker and answering experts only).",
+        )
         _add_member(conn, int(space_id), int(question.asker_id))
         thread_id = conn.execute(
             insert(t)
@@ -82,6 +75,32 @@ def _space_and_thread(conn: Connection, question: Any, now: datetime) -> tuple[i
     thread_id = conn.execute(select(t.c.id).where(t.c.source == SOURCE, t.c.external_id == ext)).scalar_one()
     qmsg = conn.execute(select(m.c.id).where(m.c.source == SOURCE, m.c.external_id == f"{ext}:question")).scalar_one()
     return int(space_id), int(thread_id), int(qmsg)
+
+
+def _new_private_space(conn: Connection, ext: str, name: str, description: str) -> int:
+    s = schema.spaces
+    return int(
+        conn.execute(
+            insert(s)
+            .values(
+                source=SOURCE,
+                external_id=ext,
+                kind=SpaceKind.QA_SITE.value,
+                name=name,
+                visibility=Visibility.PRIVATE.value,
+                description=description,
+                meta={},
+            )
+            .returning(s.c.id)
+        ).scalar_one()
+    )
+
+
+def answering_experts(conn: Connection, question_id: int) -> set[int]:
+    """The people who answered the routed question (the ones who, with the asker, may always read it)."""
+    ans = schema.route_answers
+    rows = conn.execute(select(ans.c.expert_id).where(ans.c.question_id == question_id)).scalars()
+    return {int(x) for x in rows if x is not None}
 
 
 def _add_member(conn: Connection, space_id: int, person_id: int) -> None:
@@ -139,19 +158,12 @@ def _set_apart(conn: Connection, question: Any, thread_id: int, keep: set[int]) 
     ext = f"q{question.id}:not-shared"
     space_id = conn.execute(select(s.c.id).where(s.c.source == SOURCE, s.c.external_id == ext)).scalar()
     if space_id is None:
-        space_id = conn.execute(
-            insert(s)
-            .values(
-                source=SOURCE,
-                external_id=ext,
-                kind=SpaceKind.QA_SITE.value,
-                name=f"whoknows answers #{question.id} (not shared)",
-                visibility=Visibility.PRIVATE.value,
-                description="The answers to a routed question that its asker did not share.",
-                meta={},
-            )
-            .returning(s.c.id)
-        ).scalar_one()
+        space_id = _new_private_space(
+            conn,
+            ext,
+            f"whoknows answers #{question.id} (not shared)",
+            "The answers to a routed question that its asker did not share.",
+        )
     apart = conn.execute(select(t.c.id).where(t.c.source == SOURCE, t.c.external_id == ext)).scalar()
     if apart is None:
         apart = conn.execute(
@@ -171,10 +183,6 @@ def share_answer(
 ) -> dict[str, Any]:
     """Open the routed question's space to the audience ``share`` names (see the module doc); returns it. When
     shared, every answer but ``keep_message`` (the accepted one) is first set apart, still private."""
-    if share not in SHARES:
-        from whoknows.routing.errors import RoutingError
-
-        raise RoutingError(f"unknown audience {share!r}: one of {', '.join(SHARES)}", code="routing.bad_share")
     s, m, sm = schema.spaces, schema.messages, schema.space_members
     space = _routed_space(conn, int(question.id))
     if space is None:
@@ -205,13 +213,11 @@ def share_answer(
 
 def unshare_answer(conn: Connection, question: Any, now: datetime) -> dict[str, Any]:
     """Back to private: only the asker and the experts who answered may read the routed question and answers."""
-    s, sm, ans = schema.spaces, schema.space_members, schema.route_answers
+    s, sm = schema.spaces, schema.space_members
     space = _routed_space(conn, int(question.id))
     if space is None:
         return {"share": "private", "with": []}
-    keep = {int(question.asker_id)} | {
-        int(x) for x in conn.execute(select(ans.c.expert_id).where(ans.c.question_id == question.id)).scalars() if x
-    }
+    keep = {int(question.asker_id)} | answering_experts(conn, int(question.id))
     conn.execute(update(s).where(s.c.id == space.id).values(visibility=Visibility.PRIVATE.value))
     for pid in set(conn.execute(select(sm.c.person_id).where(sm.c.space_id == space.id)).scalars()) - keep:
         conn.execute(sm.delete().where(sm.c.space_id == space.id, sm.c.person_id == pid))
