@@ -140,6 +140,12 @@ def choose(
     if not chosen and late:  # nobody above the floor before the asker's deadline: the best, at their day's start
         chosen = [min(late, key=lambda c: (-c.score, c.person_id))]
     picks = [_pick(c, eligible, best, now, closeness(c.score, best) >= margin) for c in chosen]
+    if any(awake(c) for c in chosen):
+        instead = "a colleague who is working was asked"
+    elif chosen and chosen[0] in late:
+        instead = "the best of them was asked, for the start of their day"
+    else:
+        instead = "a colleague whose working day starts sooner was asked"
     for c in late:
         if c not in chosen:
             when = next_working_time(now, c.timezone, c.prefs)
@@ -147,7 +153,7 @@ def choose(
                 {
                     "name": c.name,
                     "why": f"outside working hours until {local_time(when, c.timezone)}, later than the asker can "
-                    "wait; a colleague who is working was asked",
+                    f"wait; {instead}",
                 }
             )
     for c in near:
