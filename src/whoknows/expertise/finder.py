@@ -205,10 +205,15 @@ def _with_spares(rows: list[int], t: EvidenceTable) -> list[int]:
     sure = 0
     for r in rows[: EVIDENCE_SPARE * EVIDENCE_PER_EXPERT]:
         out.append(r)
-        sure += int(t.role[r]) != COMMENT or bool(t.accepted[r] or t.thanked[r])
+        sure += _sure(t, r)
         if sure == EVIDENCE_PER_EXPERT:
             break
     return out
+
+
+def _sure(t: EvidenceTable, r: int) -> bool:
+    """Evidence that stands without reading it: not a comment (which may be a brush-off), or accepted/thanked."""
+    return int(t.role[r]) != COMMENT or bool(t.accepted[r] or t.thanked[r])
 
 
 def _attach_evidence(
@@ -218,15 +223,25 @@ def _attach_evidence(
     pos = {int(t.person_ids[c]): j for j, c in enumerate(qf.cand.tolist())}
     chosen: dict[int, list[int]] = {}
     counted: dict[int, list[int]] = {}
-    # Matched by profile only (no message among the votes): their best-matching answers, found in one pass.
-    profile_only = [int(qf.cand[pos[e.person_id]]) for e in experts if not qf.votes.get(pos[e.person_id])]
-    best = model.extractor.best_messages(question, filters, profile_only, EVIDENCE_PER_EXPERT)
+    # Matched by profile only, or only by comments (which may all be brush-offs): their best-matching answers
+    # too, found in one pass, shown before the comments.
+    no_answer = [
+        int(qf.cand[pos[e.person_id]])
+        for e in experts
+        if not any(_sure(t, r) for r, _ in qf.votes.get(pos[e.person_id], []))
+    ]
+    best = model.extractor.best_messages(question, filters, no_answer, EVIDENCE_PER_EXPERT)
+
+    def by_score(found: list[tuple[int, float]]) -> list[int]:
+        return [
+            r for r, _ in sorted(found, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
+        ]
+
     for e in experts:
-        matched = qf.votes.get(pos[e.person_id])
-        votes = matched or best.get(int(qf.cand[pos[e.person_id]]), [])
-        counted[e.person_id] = [r for r, _ in matched or []]
-        ranked = sorted(votes, key=lambda rs: -rs[1] * (1.5 if t.accepted[rs[0]] or t.thanked[rs[0]] else 1.0))
-        chosen[e.person_id] = _with_spares([r for r, _ in ranked], t)
+        matched = qf.votes.get(pos[e.person_id]) or []
+        counted[e.person_id] = [r for r, _ in matched]
+        answers = by_score(best.get(int(qf.cand[pos[e.person_id]]), []))
+        chosen[e.person_id] = _with_spares(answers + [r for r in by_score(matched) if r not in answers], t)
     texts = store_rows.message_texts(store, [int(t.msg_id[r]) for rows in chosen.values() for r in rows])
     words = query_words(question)
     now = time.time()
@@ -239,7 +254,7 @@ def _attach_evidence(
                 continue  # erased since the build, or not readable (defensive: retrieval is already filtered)
             if len(items) == EVIDENCE_PER_EXPERT:
                 break
-            if int(t.role[r]) == COMMENT and not (t.accepted[r] or t.thanked[r]) and is_non_answer(found[0]):
+            if not _sure(t, r) and is_non_answer(found[0]):
                 continue
             reasons = why(
                 ROLES[int(t.role[r])], bool(t.accepted[r]), bool(t.thanked[r]), int(t.score[r]), int(t.reactions[r])
